@@ -1,0 +1,529 @@
+/*-------------------------------------------------------------------------
+ *
+ * append.c
+ *	  append_to_stream: lock the stream, recognise retries, check the
+ *	  expected version, draw positions, insert, notify.
+ *
+ * Appends to one stream are serialised by a transaction-level advisory lock
+ * on a 64-bit hash of its name (a collision only makes two streams wait for
+ * each other).  Appends to different streams share nothing but the position
+ * sequence and the shared bucket locks of the no-gap protocol (horizon.c).
+ *
+ * All table access goes through plans prepared once per backend and run by
+ * SPI with the caller's privileges, so a role without grants can do nothing.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/append.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
+
+#include "event_store.h"
+
+/* One event of the batch, as given (new_event) */
+typedef struct NewEvent
+{
+	Datum		event_id;		/* uuid, made here when the caller gave none */
+	bool		id_given;
+	Datum		event_type;
+	Datum		data;
+	bool		data_null;
+	Datum		metadata;
+	bool		metadata_null;
+	Datum		causation_id;
+	bool		causation_null;
+	Datum		correlation_id;
+	bool		correlation_null;
+} NewEvent;
+
+/* What the streams table says of a stream */
+typedef struct StreamState
+{
+	bool		exists;
+	int64		version;
+	bool		tombstoned;
+} StreamState;
+
+static SPIPlanPtr stream_plan = NULL;
+static SPIPlanPtr ids_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr create_stream_plan = NULL;
+static SPIPlanPtr update_stream_plan = NULL;
+
+static NewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
+static void lock_stream(const char *name, int len);
+static StreamState read_stream_state(Datum name, Snapshot snapshot);
+static bool is_retry(const char *stream, Datum name, NewEvent *events, int nevents,
+					 int64 *version);
+static void check_expected_version(const char *stream, int64 expected, StreamState *state);
+static void draw_positions(Oid seq, int64 *positions, int n);
+static void notify_append(const char *stream, int64 first, int64 last, int64 position);
+
+PG_FUNCTION_INFO_V1(es_append_to_stream);
+
+/*
+ * append_to_stream(stream_name text, expected_version bigint,
+ *					events event_store.new_event[]) -> bigint
+ */
+Datum
+es_append_to_stream(PG_FUNCTION_ARGS)
+{
+	text	   *name_text;
+	char	   *stream;
+	int			stream_len;
+	int64		expected;
+	NewEvent   *events;
+	int			nevents;
+	Datum		name;
+	Datum		category;
+	StreamState state;
+	int64		version;
+	int64	   *positions;
+	Datum		created_at;
+	Datum		values[11];
+	char		nulls[11];
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("stream name must not be NULL")));
+	name_text = PG_GETARG_TEXT_PP(0);
+	stream_len = VARSIZE_ANY_EXHDR(name_text);
+	es_check_stream_name(VARDATA_ANY(name_text), stream_len);
+	stream = text_to_cstring(name_text);
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("expected version for stream \"%s\" must not be NULL", stream),
+				 errhint("Use event_store.any_version() (-1) to append without a check.")));
+	expected = PG_GETARG_INT64(1);
+	if (expected < -2)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("invalid expected version for stream \"%s\"", stream),
+				 errdetail("Expected version %lld is below -2.", (long long) expected),
+				 errhint("Use a version n > 0, 0 (no stream), -1 (any version) or -2 (stream exists).")));
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("events to append to stream \"%s\" must not be NULL", stream)));
+	events = unpack_events(stream, PG_GETARG_ARRAYTYPE_P(2), &nevents);
+
+	name = PointerGetDatum(cstring_to_text_with_len(stream, stream_len));
+	category = CStringGetTextDatum(es_category_of(stream, stream_len));
+
+	lock_stream(stream, stream_len);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * Under the stream lock the latest snapshot shows every append to this
+	 * stream that came before ours.  A transaction-snapshot reader must not
+	 * write on facts it cannot see: that is a serialization failure.
+	 */
+	state = read_stream_state(name, GetLatestSnapshot());
+	if (IsolationUsesXactSnapshot())
+	{
+		StreamState seen = read_stream_state(name, GetTransactionSnapshot());
+
+		if (seen.exists != state.exists || seen.version != state.version)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent append to stream \"%s\"", stream)));
+	}
+
+	if (state.tombstoned)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_STREAM_DELETED),
+				 errmsg("stream \"%s\" is deleted", stream),
+				 errdetail("The stream was hard-deleted; its name cannot be used again.")));
+
+	/* An exact retry of a stored batch gets its original answer. */
+	if (is_retry(stream, name, events, nevents, &version))
+	{
+		SPI_finish();
+		PG_RETURN_INT64(version);
+	}
+
+	check_expected_version(stream, expected, &state);
+
+	positions = palloc(sizeof(int64) * nevents);
+	draw_positions(es_catalog()->position_seq, positions, nevents);
+
+	created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	memset(nulls, ' ', sizeof(nulls));
+	values[1] = name;
+	values[2] = category;
+	values[10] = created_at;
+
+	es_prepare(&insert_plan,
+			"INSERT INTO event_store.events (global_position, stream_name, category,"
+			" stream_version, event_id, event_type, data, metadata, causation_id,"
+			" correlation_id, created_at)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+			11, (Oid[]) {INT8OID, TEXTOID, TEXTOID, INT8OID, UUIDOID, TEXTOID,
+			JSONBOID, JSONBOID, UUIDOID, UUIDOID, TIMESTAMPTZOID});
+
+	for (i = 0; i < nevents; i++)
+	{
+		NewEvent   *ev = &events[i];
+
+		values[0] = Int64GetDatum(positions[i]);
+		values[3] = Int64GetDatum(state.version + i + 1);
+		values[4] = ev->event_id;
+		values[5] = ev->event_type;
+		values[6] = ev->data;
+		nulls[6] = ev->data_null ? 'n' : ' ';
+		values[7] = ev->metadata;
+		nulls[7] = ev->metadata_null ? 'n' : ' ';
+		values[8] = ev->causation_id;
+		nulls[8] = ev->causation_null ? 'n' : ' ';
+		values[9] = ev->correlation_id;
+		nulls[9] = ev->correlation_null ? 'n' : ' ';
+
+		if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert event into stream \"%s\"", stream);
+	}
+
+	version = state.version + nevents;
+	if (state.exists)
+	{
+		es_prepare(&update_stream_plan,
+				"UPDATE event_store.streams SET stream_version = $2 WHERE stream_name = $1",
+				2, (Oid[]) {TEXTOID, INT8OID});
+		if (SPI_execute_plan(update_stream_plan,
+							 (Datum[]) {name, Int64GetDatum(version)},
+							 NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update stream \"%s\"", stream);
+	}
+	else
+	{
+		es_prepare(&create_stream_plan,
+				"INSERT INTO event_store.streams (stream_name, category, stream_version)"
+				" VALUES ($1, $2, $3)",
+				3, (Oid[]) {TEXTOID, TEXTOID, INT8OID});
+		if (SPI_execute_plan(create_stream_plan,
+							 (Datum[]) {name, category, Int64GetDatum(version)},
+							 NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not create stream \"%s\"", stream);
+	}
+
+	SPI_finish();
+
+	if (es_notify)
+		notify_append(stream, state.version + 1, version, positions[nevents - 1]);
+
+	PG_RETURN_INT64(version);
+}
+
+/*
+ * Check and unpack the new_event[] argument.  Every refusal names the stream
+ * and, where it applies, the (1-based) index of the offending event.
+ */
+static NewEvent *
+unpack_events(const char *stream, ArrayType *array, int *nevents)
+{
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+	NewEvent   *events;
+	TupleDesc	tupdesc;
+	int			i;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("events to append to stream \"%s\" must be a one-dimensional array", stream),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(array))));
+
+	deconstruct_array(array, ARR_ELEMTYPE(array), -1, false, TYPALIGN_DOUBLE,
+					  &elems, &elem_nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("no events to append to stream \"%s\"", stream),
+				 errdetail("An append needs at least one event.")));
+
+	tupdesc = lookup_rowtype_tupdesc(ARR_ELEMTYPE(array), -1);
+	events = palloc0(sizeof(NewEvent) * n);
+
+	for (i = 0; i < n; i++)
+	{
+		NewEvent   *ev = &events[i];
+		HeapTupleHeader td;
+		HeapTupleData tuple;
+		Datum		fields[6];
+		bool		isnull[6];
+
+		if (elem_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("event %d to append to stream \"%s\" is NULL", i + 1, stream)));
+
+		td = DatumGetHeapTupleHeader(elems[i]);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		heap_deform_tuple(&tuple, tupdesc, fields, isnull);
+
+		if (isnull[1] || VARSIZE_ANY_EXHDR(DatumGetPointer(fields[1])) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("event %d to append to stream \"%s\" has no event type", i + 1, stream),
+					 errdetail("event_type must be a non-empty string.")));
+
+		ev->id_given = !isnull[0];
+		if (ev->id_given)
+			ev->event_id = fields[0];
+		else
+		{
+			pg_uuid_t  *uuid = palloc(sizeof(pg_uuid_t));
+
+			es_uuid7(uuid->data);
+			ev->event_id = UUIDPGetDatum(uuid);
+		}
+		ev->event_type = fields[1];
+		ev->data = fields[2];
+		ev->data_null = isnull[2];
+		ev->metadata = fields[3];
+		ev->metadata_null = isnull[3];
+		ev->causation_id = fields[4];
+		ev->causation_null = isnull[4];
+		ev->correlation_id = fields[5];
+		ev->correlation_null = isnull[5];
+	}
+	ReleaseTupleDesc(tupdesc);
+
+	*nevents = n;
+	return events;
+}
+
+/*
+ * Serialise appends to one stream for the rest of the transaction.  The tag
+ * is a 64-bit hash of the name in event_store's own advisory key space.
+ */
+static void
+lock_stream(const char *name, int len)
+{
+	LOCKTAG		tag;
+	uint64		h = hash_bytes_extended((const unsigned char *) name, len, 0);
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
+						 ES_LOCKTAG_STREAM);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+static StreamState
+read_stream_state(Datum name, Snapshot snapshot)
+{
+	StreamState state = {false, 0, false};
+	bool		isnull;
+
+	es_prepare(&stream_plan,
+			"SELECT stream_version, tombstoned_at IS NOT NULL"
+			"  FROM event_store.streams WHERE stream_name = $1",
+			1, (Oid[]) {TEXTOID});
+	if (SPI_execute_snapshot(stream_plan, &name, NULL, snapshot, InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream state");
+	if (SPI_processed == 1)
+	{
+		state.exists = true;
+		state.version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+		state.tombstoned = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	return state;
+}
+
+/*
+ * Is this batch already stored, exactly (same ids, this stream, same order,
+ * contiguous versions)?  Then set *version to the version its append
+ * returned.  Ids stored anywhere else, or a partial match, are ES003.
+ */
+static bool
+is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *version)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * nevents);
+	int			nids = 0;
+	ArrayType  *id_array;
+	int64		first = 0;
+	uint64		i;
+
+	for (i = 0; i < (uint64) nevents; i++)
+		if (events[i].id_given)
+			ids[nids++] = events[i].event_id;
+	if (nids == 0)
+		return false;
+
+	id_array = construct_array(ids, nids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+	es_prepare(&ids_plan,
+			"SELECT event_id, stream_name, stream_version"
+			"  FROM event_store.events WHERE event_id = ANY ($1)",
+			1, (Oid[]) {UUIDARRAYOID});
+	if (SPI_execute_snapshot(ids_plan, (Datum[]) {PointerGetDatum(id_array)}, NULL,
+							 GetLatestSnapshot(), InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up event ids");
+	if (SPI_processed == 0)
+		return false;
+
+	/* Every event must be stored, here, at the next version in turn. */
+	if (SPI_processed == (uint64) nevents && nids == nevents)
+	{
+		bool		exact = true;
+		int			k;
+
+		for (k = 0; k < nevents && exact; k++)
+		{
+			bool		found = false;
+
+			for (i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[i];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				bool		isnull;
+				pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+
+				if (memcmp(id->data, DatumGetUUIDP(events[k].event_id)->data, UUID_LEN) != 0)
+					continue;
+				found = true;
+				if (k == 0)
+					first = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+				exact = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) == first + k &&
+					DatumGetBool(DirectFunctionCall2(texteq, name,
+													 SPI_getbinval(tup, desc, 2, &isnull)));
+				break;
+			}
+			exact = exact && found;
+		}
+		if (exact)
+		{
+			*version = first + nevents - 1;
+			return true;
+		}
+	}
+
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_DUPLICATE_EVENT),
+				 errmsg("duplicate event id in append to stream \"%s\"", stream),
+				 errdetail("Event %s is already stored as version %s of stream \"%s\", "
+						   "and the batch is not an exact retry of a stored append.",
+						   SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 3),
+						   SPI_getvalue(tup, desc, 2))));
+	}
+	return false;				/* keep compiler quiet */
+}
+
+static void
+check_expected_version(const char *stream, int64 expected, StreamState *state)
+{
+	bool		exists = state->exists && state->version > 0;
+
+	if (expected == -1)
+		return;
+	if (expected == 0 && exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected no stream, but the stream is at version %lld.",
+						   (long long) state->version)));
+	if (expected == -2 && !exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected an existing stream, but the stream does not exist.")));
+	if (expected > 0 && expected != state->version)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected version %lld, but the stream is at version %lld.",
+						   (long long) expected, (long long) state->version)));
+}
+
+/*
+ * Draw n global positions, keeping only those in buckets this transaction
+ * locked before drawing them (horizon.c explains why).  A position drawn
+ * outside them is abandoned: it stays a hole that readers pass.
+ */
+static void
+draw_positions(Oid seq, int64 *positions, int n)
+{
+	int64		low = ES_BUCKET_OF(es_last_drawn_position(seq) + 1);
+	int64		high = low + 1;
+	int			i = 0;
+
+	es_lock_bucket_shared(low);
+	es_lock_bucket_shared(high);
+
+	while (i < n)
+	{
+		int64		pos = nextval_internal(seq, true);
+		int64		bucket = ES_BUCKET_OF(pos);
+
+		if (bucket > high)
+		{
+			/* others drew past our buckets meanwhile: lock anew, draw again */
+			low = bucket;
+			high = bucket + 1;
+			es_lock_bucket_shared(low);
+			es_lock_bucket_shared(high);
+			continue;
+		}
+		positions[i++] = pos;
+
+		/* entering our last bucket: take the next before drawing from it */
+		if (bucket == high && i < n)
+			es_lock_bucket_shared(++high);
+	}
+}
+
+/*
+ * NOTIFY event_store, '{"stream":…,"first":…,"last":…,"position":…}'.
+ * Delivered at commit, dropped with a rollback.
+ */
+static void
+notify_append(const char *stream, int64 first, int64 last, int64 position)
+{
+	StringInfoData payload;
+
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"stream\":");
+	escape_json(&payload, stream);
+	appendStringInfo(&payload, ",\"first\":%lld,\"last\":%lld,\"position\":%lld}",
+					 (long long) first, (long long) last, (long long) position);
+	Async_Notify("event_store", payload.data);
+	pfree(payload.data);
+}

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * event_store.h
+ *	  What the C files of event_store share: SQLSTATEs, cached catalog OIDs,
+ *	  the lock tags of the append/read protocol and small helpers.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/event_store.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVENT_STORE_H
+#define EVENT_STORE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
+
+/* SQLSTATEs of SPEC "Errors" */
+#define ERRCODE_ES_WRONG_VERSION	MAKE_SQLSTATE('E','S','0','0','1')
+#define ERRCODE_ES_STREAM_DELETED	MAKE_SQLSTATE('E','S','0','0','2')
+#define ERRCODE_ES_DUPLICATE_EVENT	MAKE_SQLSTATE('E','S','0','0','3')
+#define ERRCODE_ES_INVALID_ARGUMENT	MAKE_SQLSTATE('E','S','0','0','4')
+
+#define ES_MAX_STREAM_NAME_BYTES	1024
+
+/*
+ * Positions are grouped in buckets for the no-gap protocol (horizon.c).  The
+ * size is part of the on-line protocol between appenders and readers of one
+ * cluster, not of the stored data: changing it needs all backends restarted.
+ */
+#define ES_BUCKET_SHIFT				10	/* 1024 positions per bucket */
+#define ES_BUCKET_OF(pos)			((int64) (pos) >> ES_BUCKET_SHIFT)
+#define ES_BUCKET_FIRST(bucket)		((int64) (bucket) << ES_BUCKET_SHIFT)
+#define ES_BUCKET_LAST(bucket)		((((int64) (bucket) + 1) << ES_BUCKET_SHIFT) - 1)
+
+/*
+ * Our advisory locks use their own values of locktag field4 (the SQL-level
+ * advisory functions use 1 and 2), so they never collide with an
+ * application's pg_advisory_lock keys.  pg_locks shows them as locktype
+ * "advisory" with objsubid 17665 (streams) or 17666 (buckets).
+ */
+#define ES_LOCKTAG_STREAM			0x4501
+#define ES_LOCKTAG_BUCKET			0x4502
+
+/* Column numbers of event_store.events (1-based, as in the table) */
+#define Anum_events_global_position	1
+#define Anum_events_stream_name		2
+#define Anum_events_category		3
+#define Anum_events_stream_version	4
+#define Anum_events_event_id		5
+#define Anum_events_event_type		6
+#define Anum_events_data			7
+#define Anum_events_metadata		8
+#define Anum_events_causation_id	9
+#define Anum_events_correlation_id	10
+#define Anum_events_created_at		11
+#define Natts_events				11
+
+/* OIDs looked up once per backend; reset when any of them goes away */
+typedef struct EsCatalog
+{
+	Oid			namespace;
+	Oid			events;
+	Oid			events_pkey;
+	Oid			events_category_idx;
+	Oid			position_seq;
+} EsCatalog;
+
+/* event_store.c */
+extern bool es_notify;
+extern const EsCatalog *es_catalog(void);
+extern void es_check_stream_name(const char *name, int len);
+extern char *es_category_of(const char *name, int len);
+extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+
+/* uuid7.c */
+extern void es_uuid7(unsigned char *out);
+
+/* A reader's gap checks over one read (horizon.c) */
+typedef struct EsGapCheck
+{
+	Snapshot	snapshot;		/* the snapshot the reader's rows came from */
+	const char *category;		/* NULL when reading $all */
+	Relation	heap;
+	Relation	pkey;
+	Relation	category_idx;
+	TupleTableSlot *slot;
+	int64		free_bucket;	/* highest bucket seen free so far */
+	bool		late;			/* stopped at a commit newer than the snapshot */
+} EsGapCheck;
+
+/* horizon.c */
+extern void es_gap_check_begin(EsGapCheck *gap, Snapshot snapshot, const char *category);
+extern int64 es_gap_check(EsGapCheck *gap, int64 lo, int64 hi);
+extern void es_gap_check_end(EsGapCheck *gap);
+extern void es_lock_bucket_shared(int64 bucket);
+extern bool es_bucket_is_busy(int64 bucket);
+extern int64 es_last_drawn_position(Oid seq);
+
+#endif							/* EVENT_STORE_H */

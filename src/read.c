@@ -1,0 +1,405 @@
+/*-------------------------------------------------------------------------
+ *
+ * read.c
+ *	  The readers: one stream forward and backward, $all, a category (with
+ *	  consumer groups), and a stream's version.
+ *
+ * A stream's events commit in version order (appends to it hold its lock
+ * until commit), so any snapshot shows a prefix of it: stream reads are plain
+ * queries.  $all and category reads walk global positions, which are drawn
+ * before commit; they go only as far as horizon.c allows.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/read.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "event_store.h"
+
+#define RECORDED_EVENT_COLUMNS \
+	"global_position, stream_name, stream_version, event_id, event_type," \
+	" data, metadata, causation_id, correlation_id, created_at"
+
+/*
+ * How often a READ COMMITTED reader that stopped at a commit newer than its
+ * snapshot looks again with a fresh one before returning what it has.
+ */
+#define ES_MAX_FRESH_SNAPSHOTS		4
+
+typedef enum StreamDirection
+{
+	STREAM_FORWARD,
+	STREAM_BACKWARD
+} StreamDirection;
+
+static SPIPlanPtr forward_plan = NULL;
+static SPIPlanPtr backward_plan = NULL;
+static SPIPlanPtr backward_end_plan = NULL;
+static SPIPlanPtr all_plan = NULL;
+static SPIPlanPtr category_plan = NULL;
+static SPIPlanPtr group_plan = NULL;
+static SPIPlanPtr state_plan = NULL;
+
+static int32 get_max_count(FunctionCallInfo fcinfo, int argno);
+static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
+static int64 stream_state(const char *stream);
+static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
+static void read_positions(FunctionCallInfo fcinfo, const char *category,
+						   int64 from, int32 max_count, Datum *group);
+
+PG_FUNCTION_INFO_V1(es_read_stream_forward);
+PG_FUNCTION_INFO_V1(es_read_stream_backward);
+PG_FUNCTION_INFO_V1(es_read_all_forward);
+PG_FUNCTION_INFO_V1(es_read_category_forward);
+PG_FUNCTION_INFO_V1(es_stream_version);
+
+static int32
+get_max_count(FunctionCallInfo fcinfo, int argno)
+{
+	int32		max_count;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("max_count must not be NULL")));
+	max_count = PG_GETARG_INT32(argno);
+	if (max_count <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("max_count must be at least 1"),
+				 errdetail("max_count is %d.", max_count)));
+	return max_count;
+}
+
+static char *
+get_stream_name(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *name;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("stream name must not be NULL")));
+	name = PG_GETARG_TEXT_PP(argno);
+	es_check_stream_name(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+	return text_to_cstring(name);
+}
+
+/*
+ * The stream's current version (0 if it does not exist); ES002 if it was
+ * hard-deleted.  Runs inside an SPI connection.
+ */
+static int64
+stream_state(const char *stream)
+{
+	Datum		name = CStringGetTextDatum(stream);
+	bool		isnull;
+
+	es_prepare(&state_plan,
+			"SELECT stream_version, tombstoned_at IS NOT NULL"
+			"  FROM event_store.streams WHERE stream_name = $1",
+			1, (Oid[]) {TEXTOID});
+	if (SPI_execute_plan(state_plan, &name, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream state");
+	if (SPI_processed == 0)
+		return 0;
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_STREAM_DELETED),
+				 errmsg("stream \"%s\" is deleted", stream),
+				 errdetail("The stream was hard-deleted; its name cannot be used again.")));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Copy the rows of the last SPI query into the function's result. */
+static void
+emit_rows(ReturnSetInfo *rsinfo, uint64 from, uint64 to)
+{
+	uint64		i;
+
+	for (i = from; i < to; i++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+}
+
+static Datum
+read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *stream = get_stream_name(fcinfo, 0);
+	int32		max_count = get_max_count(fcinfo, 2);
+	Datum		args[3];
+	SPIPlanPtr	plan;
+	int			ret;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (direction == STREAM_FORWARD && PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("from_version for stream \"%s\" must not be NULL", stream)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	args[0] = CStringGetTextDatum(stream);
+	args[1] = Int64GetDatum(0);
+	args[2] = Int32GetDatum(max_count);
+
+	if (direction == STREAM_FORWARD)
+	{
+		args[1] = PG_GETARG_DATUM(1);
+		plan = es_prepare(&forward_plan,
+					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					   " WHERE stream_name = $1 AND stream_version >= $2"
+					   " ORDER BY stream_version LIMIT $3",
+					   3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
+		ret = SPI_execute_plan(plan, args, NULL, true, 0);
+	}
+	else if (PG_ARGISNULL(1))
+	{
+		plan = es_prepare(&backward_end_plan,
+					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					   " WHERE stream_name = $1"
+					   " ORDER BY stream_version DESC LIMIT $2",
+					   2, (Oid[]) {TEXTOID, INT4OID});
+		args[1] = args[2];
+		ret = SPI_execute_plan(plan, args, NULL, true, 0);
+	}
+	else
+	{
+		args[1] = PG_GETARG_DATUM(1);
+		plan = es_prepare(&backward_plan,
+					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					   " WHERE stream_name = $1 AND stream_version <= $2"
+					   " ORDER BY stream_version DESC LIMIT $3",
+					   3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
+		ret = SPI_execute_plan(plan, args, NULL, true, 0);
+	}
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream \"%s\"", stream);
+
+	if (SPI_processed > 0)
+		emit_rows(rsinfo, 0, SPI_processed);
+	else
+		(void) stream_state(stream);	/* a tombstone raises ES002 */
+
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * read_stream_forward(stream_name text, from_version bigint, max_count int)
+ */
+Datum
+es_read_stream_forward(PG_FUNCTION_ARGS)
+{
+	return read_stream(fcinfo, STREAM_FORWARD);
+}
+
+/*
+ * read_stream_backward(stream_name text, from_version bigint, max_count int)
+ */
+Datum
+es_read_stream_backward(PG_FUNCTION_ARGS)
+{
+	return read_stream(fcinfo, STREAM_BACKWARD);
+}
+
+/*
+ * Read events in global-position order from 'from' (of one category when
+ * 'category' is set, of one consumer-group member when 'group' is), up to
+ * max_count, stopping before any position the no-gap rule cannot settle.
+ */
+static void
+read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
+			   int32 max_count, Datum *group)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			fresh;
+
+	if (from < 1)
+		from = 1;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
+	{
+		Snapshot	snapshot;
+		EsGapCheck	gap;
+		Datum		args[5];
+		int			ret;
+		uint64		i;
+		int64		next = from;
+
+		/* In READ COMMITTED each round reads with a new snapshot. */
+		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+
+		if (category == NULL)
+		{
+			args[0] = Int64GetDatum(from);
+			args[1] = Int32GetDatum(max_count);
+			es_prepare(&all_plan,
+					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					" WHERE global_position >= $1"
+					" ORDER BY global_position LIMIT $2",
+					2, (Oid[]) {INT8OID, INT4OID});
+			ret = SPI_execute_snapshot(all_plan, args, NULL, snapshot, InvalidSnapshot,
+									   true, false, 0);
+		}
+		else if (group == NULL)
+		{
+			args[0] = CStringGetTextDatum(category);
+			args[1] = Int64GetDatum(from);
+			args[2] = Int32GetDatum(max_count);
+			es_prepare(&category_plan,
+					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					" WHERE category = $1 AND global_position >= $2"
+					" ORDER BY global_position LIMIT $3",
+					3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
+			ret = SPI_execute_snapshot(category_plan, args, NULL, snapshot, InvalidSnapshot,
+									   true, false, 0);
+		}
+		else
+		{
+			args[0] = CStringGetTextDatum(category);
+			args[1] = Int64GetDatum(from);
+			args[2] = Int32GetDatum(max_count);
+			args[3] = group[0];
+			args[4] = group[1];
+			es_prepare(&group_plan,
+					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+					" WHERE category = $1 AND global_position >= $2"
+					"   AND event_store.stream_hash(stream_name) % $5 = $4"
+					" ORDER BY global_position LIMIT $3",
+					5, (Oid[]) {TEXTOID, INT8OID, INT4OID, INT4OID, INT4OID});
+			ret = SPI_execute_snapshot(group_plan, args, NULL, snapshot, InvalidSnapshot,
+									   true, false, 0);
+		}
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read events");
+
+		/* Pass every missing position below each row, or stop before it. */
+		es_gap_check_begin(&gap, snapshot, category);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (pos > next && es_gap_check(&gap, next, pos - 1) < pos)
+				break;
+			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+			next = pos + 1;
+		}
+		es_gap_check_end(&gap);
+		UnregisterSnapshot(snapshot);
+
+		max_count -= i;
+		from = next;
+
+		/*
+		 * Look again only where a fresh snapshot can show more: we stopped at
+		 * a commit newer than ours, and this isolation level lets us.
+		 */
+		if (i == SPI_processed || !gap.late || IsolationUsesXactSnapshot())
+			break;
+	}
+
+	SPI_finish();
+}
+
+/*
+ * read_all_forward(from_position bigint, max_count int)
+ */
+Datum
+es_read_all_forward(PG_FUNCTION_ARGS)
+{
+	int32		max_count = get_max_count(fcinfo, 1);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("from_position must not be NULL")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	read_positions(fcinfo, NULL, PG_GETARG_INT64(0), max_count, NULL);
+	return (Datum) 0;
+}
+
+/*
+ * read_category_forward(category text, from_position bigint, max_count int,
+ *						 group_member int, group_size int)
+ */
+Datum
+es_read_category_forward(PG_FUNCTION_ARGS)
+{
+	int32		max_count = get_max_count(fcinfo, 2);
+	char	   *category;
+	Datum		group[2];
+	bool		grouped;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("category must not be NULL")));
+	category = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (category[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("category must not be empty")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("from_position for category \"%s\" must not be NULL", category)));
+
+	grouped = !PG_ARGISNULL(3) || !PG_ARGISNULL(4);
+	if (grouped)
+	{
+		int32		member = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT32(3);
+		int32		size = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
+
+		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || size < 1 || member < 0 || member >= size)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("invalid consumer group for category \"%s\"", category),
+					 errdetail("group_member and group_size must both be given, with 0 <= group_member < group_size."),
+					 errhint("Member k of n gets the streams whose event_store.stream_hash(name) %% n = k.")));
+		group[0] = Int32GetDatum(member);
+		group[1] = Int32GetDatum(size);
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	read_positions(fcinfo, category, PG_GETARG_INT64(1), max_count,
+				   grouped ? group : NULL);
+	return (Datum) 0;
+}
+
+/*
+ * stream_version(stream_name text) -> bigint
+ */
+Datum
+es_stream_version(PG_FUNCTION_ARGS)
+{
+	char	   *stream = get_stream_name(fcinfo, 0);
+	int64		version;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	version = stream_state(stream);
+	SPI_finish();
+	PG_RETURN_INT64(version);
+}
