@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Runs every test suite of event_store and ends with "N passed, N failed".
+#
+#   regress + isolation  pg_regress and isolationtester (make installcheck)
+#   pgtap                pg_prove over test/*.sql
+#   perl-tap             prove over test/t/*.pl (PostgreSQL::Test::Cluster)
+#
+# The first two run on a throwaway cluster made by pg_virtualenv; the Perl
+# tests start their own clusters.  Exits non-zero if anything failed or if
+# nothing ran.  Run as root (installs the extension) or as a user that can
+# write PostgreSQL's extension directories.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+bindir=$($PG_CONFIG --bindir)
+pgxs_dir=$(dirname "$($PG_CONFIG --pgxs)")/..
+
+make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
+make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || { echo "make install failed" >&2; exit 1; }
+
+passed=0
+failed=0
+failed_suites=()
+log_dir=$(mktemp -d /tmp/event_store_test.XXXXXX)
+chmod 777 "$log_dir"
+
+# Every cluster we start allows our output plugin, where the server has
+# Debian's output_plugin_libraries setting.
+cluster_opts=(-o wal_level=logical -o max_replication_slots=20 -o max_wal_senders=20
+              -o max_locks_per_transaction=256 -o "max_prepared_transactions=10")
+if "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+    cluster_opts+=(-o "output_plugin_libraries=pgoutput, test_decoding, wal2json, event_store")
+fi
+
+count() {						# count <suite> <passed> <failed>
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    if [ "$3" -ne 0 ]; then failed_suites+=("$1"); fi
+    printf '== %s: %d passed, %d failed\n' "$1" "$2" "$3"
+}
+
+# pg_regress (PG 15) prints one "name ... ok|FAILED" line per test.
+run_pg_regress() {
+    local out="$log_dir/installcheck.log" ok bad
+    pg_virtualenv -t "${cluster_opts[@]}" \
+        make -s PG_CONFIG="$PG_CONFIG" installcheck >"$out" 2>&1
+    local rc=$?
+    cat "$out"
+    ok=$(grep -cE '\.\.\. ok|^ok ' "$out")
+    bad=$(grep -cE '\.\.\. FAILED|^not ok ' "$out")
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    for f in regression.diffs output_iso/regression.diffs; do
+        [ -s "$f" ] && { echo "---- $f"; head -200 "$f"; }
+    done
+    count "regress+isolation" "$ok" "$bad"
+}
+
+# prove's summary: "Files=N, Tests=M" and "Result: PASS|FAIL"; failed
+# assertions are listed as "Failed N/M subtests".
+count_prove() {					# count_prove <suite> <log> <rc>
+    local tests bad
+    tests=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+).*/\1/p' "$2" | tail -1)
+    bad=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$2" | awk '{s+=$1} END {print s+0}')
+    tests=${tests:-0}
+    if [ "$3" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    count "$1" "$((tests - bad < 0 ? 0 : tests - bad))" "$bad"
+}
+
+run_pgtap() {
+    local out="$log_dir/pgtap.log"
+    pg_virtualenv -t "${cluster_opts[@]}" sh -c '
+        createdb event_store_tap &&
+        pg_prove -d event_store_tap --failures test/*.sql' >"$out" 2>&1
+    local rc=$?
+    cat "$out"
+    count_prove pgtap "$out" "$rc"
+}
+
+run_perl_tap() {
+    local out="$log_dir/perl_tap.log" rc
+    [ -n "$(ls test/t/*.pl 2>/dev/null)" ] || return 0
+    local env=(PATH="$bindir:$PATH" PERL5LIB="$pgxs_dir/test/perl:$top/test/perl"
+               TESTDIR="$log_dir" PG_REGRESS="$pgxs_dir/test/regress/pg_regress"
+               EVENT_STORE_TOP="$top" EVENT_STORE_CLUSTER_OPTS="$(printf '%s\n' "${cluster_opts[@]}")")
+    if [ "$(id -u)" -eq 0 ]; then
+        # PostgreSQL refuses to run as root: the clusters belong to postgres.
+        su postgres -s /bin/bash -c "cd '$top' && env $(printf '%q ' "${env[@]}") prove -v test/t" >"$out" 2>&1
+    else
+        env "${env[@]}" prove -v test/t >"$out" 2>&1
+    fi
+    rc=$?
+    cat "$out"
+    count_prove perl-tap "$out" "$rc"
+}
+
+run_pg_regress
+run_pgtap
+run_perl_tap
+
+echo
+if [ ${#failed_suites[@]} -gt 0 ]; then
+    echo "failed suites: ${failed_suites[*]} (logs in $log_dir)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
