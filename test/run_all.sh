@@ -17,8 +17,8 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 bindir=$($PG_CONFIG --bindir)
 pgxs_dir=$(dirname "$($PG_CONFIG --pgxs)")/..
 
-make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
-make -s PG_CONFIG="$PG_CONFIG" install >/dev/null || { echo "make install failed" >&2; exit 1; }
+# The same build-and-install path as the Docker image (docker/build.sh).
+PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null || { echo "build/install failed" >&2; exit 1; }
 
 passed=0
 failed=0
