@@ -18,7 +18,6 @@ export PGHOST=127.0.0.1
 export PGUSER=postgres
 export PGDATABASE=postgres
 data="$top/.pgdata"
-bindir=$(pg_config --bindir)
 
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -28,14 +27,26 @@ as_owner() {
     fi
 }
 
+bindir=/usr/lib/postgresql/15/bin
+[ -x "$(command -v pg_config)" ] && bindir=$(pg_config --bindir)
+
 if [ "${1:-}" = "stop" ]; then
     as_owner "$bindir/pg_ctl" -D "$data" -m fast stop
     exit 0
 fi
 
+echo "== dependencies (tools/deps.sh)"
+bash tools/deps.sh
+
 echo "== build and install"
 make -s all
 make -s install >/dev/null
+
+if [ "$(id -u)" -eq 0 ] && ! su postgres -s /bin/bash -c "test -x '$top'" 2>/dev/null; then
+    echo "The server runs as user postgres, who cannot enter $top." >&2
+    echo "Clone the repository where postgres can read it (e.g. under /srv or /tmp)." >&2
+    exit 1
+fi
 
 if [ ! -f "$data/PG_VERSION" ]; then
     echo "== initdb $data"
