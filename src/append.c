@@ -25,13 +25,11 @@
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -59,26 +57,14 @@ typedef struct NewEvent
 	bool		correlation_null;
 } NewEvent;
 
-/* What the streams table says of a stream */
-typedef struct StreamState
-{
-	bool		exists;
-	int64		version;
-	bool		tombstoned;
-} StreamState;
-
-static SPIPlanPtr stream_plan = NULL;
 static SPIPlanPtr ids_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr create_stream_plan = NULL;
 static SPIPlanPtr update_stream_plan = NULL;
 
 static NewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
-static void lock_stream(const char *name, int len);
-static StreamState read_stream_state(Datum name, Snapshot snapshot);
 static bool is_retry(const char *stream, Datum name, NewEvent *events, int nevents,
 					 int64 *version);
-static void check_expected_version(const char *stream, int64 expected, StreamState *state);
 static void draw_positions(Oid seq, int64 *positions, int n);
 static void notify_append(const char *stream, int64 first, int64 last, int64 position);
 
@@ -99,7 +85,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	int			nevents;
 	Datum		name;
 	Datum		category;
-	StreamState state;
+	EsStreamState state;
 	int64		version;
 	int64	   *positions;
 	Datum		created_at;
@@ -138,32 +124,10 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	name = PointerGetDatum(cstring_to_text_with_len(stream, stream_len));
 	category = CStringGetTextDatum(es_category_of(stream, stream_len));
 
-	lock_stream(stream, stream_len);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/*
-	 * Under the stream lock the latest snapshot shows every append to this
-	 * stream that came before ours.  A transaction-snapshot reader must not
-	 * write on facts it cannot see: that is a serialization failure.
-	 */
-	state = read_stream_state(name, GetLatestSnapshot());
-	if (IsolationUsesXactSnapshot())
-	{
-		StreamState seen = read_stream_state(name, GetTransactionSnapshot());
-
-		if (seen.exists != state.exists || seen.version != state.version)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent append to stream \"%s\"", stream)));
-	}
-
-	if (state.tombstoned)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_STREAM_DELETED),
-				 errmsg("stream \"%s\" is deleted", stream),
-				 errdetail("The stream was hard-deleted; its name cannot be used again.")));
+	state = es_lock_stream(stream, name);
 
 	/* An exact retry of a stored batch gets its original answer. */
 	if (is_retry(stream, name, events, nevents, &version))
@@ -172,7 +136,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(version);
 	}
 
-	check_expected_version(stream, expected, &state);
+	es_check_expected_version(stream, expected, &state);
 
 	positions = palloc(sizeof(int64) * nevents);
 	draw_positions(es_catalog()->position_seq, positions, nevents);
@@ -327,45 +291,6 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 }
 
 /*
- * Serialise appends to one stream for the rest of the transaction.  The tag
- * is a 64-bit hash of the name in event_store's own advisory key space.
- */
-static void
-lock_stream(const char *name, int len)
-{
-	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) name, len, 0);
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
-						 ES_LOCKTAG_STREAM);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-static StreamState
-read_stream_state(Datum name, Snapshot snapshot)
-{
-	StreamState state = {false, 0, false};
-	bool		isnull;
-
-	es_prepare(&stream_plan,
-			"SELECT stream_version, tombstoned_at IS NOT NULL"
-			"  FROM event_store.streams WHERE stream_name = $1",
-			1, (Oid[]) {TEXTOID});
-	if (SPI_execute_snapshot(stream_plan, &name, NULL, snapshot, InvalidSnapshot,
-							 true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read stream state");
-	if (SPI_processed == 1)
-	{
-		state.exists = true;
-		state.version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 1, &isnull));
-		state.tombstoned = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	return state;
-}
-
-/*
  * Is this batch already stored, exactly (same ids, this stream, same order,
  * contiguous versions)?  Then set *version to the version its append
  * returned.  Ids stored anywhere else, or a partial match, are ES003.
@@ -445,32 +370,6 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 						   SPI_getvalue(tup, desc, 2))));
 	}
 	return false;				/* keep compiler quiet */
-}
-
-static void
-check_expected_version(const char *stream, int64 expected, StreamState *state)
-{
-	bool		exists = state->exists && state->version > 0;
-
-	if (expected == -1)
-		return;
-	if (expected == 0 && exists)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected no stream, but the stream is at version %lld.",
-						   (long long) state->version)));
-	if (expected == -2 && !exists)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected an existing stream, but the stream does not exist.")));
-	if (expected > 0 && expected != state->version)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected version %lld, but the stream is at version %lld.",
-						   (long long) expected, (long long) state->version)));
 }
 
 /*

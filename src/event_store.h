@@ -71,12 +71,31 @@ typedef struct EsCatalog
 	Oid			position_seq;
 } EsCatalog;
 
+/* What the streams table says of a stream (stream.c) */
+typedef struct EsStreamState
+{
+	bool		exists;			/* it has a row in event_store.streams */
+	int64		version;		/* the version of its last event written */
+	int64		deleted_version;	/* soft-delete mark (0: none) */
+	bool		tombstoned;		/* hard-deleted */
+} EsStreamState;
+
+/* A soft-deleted stream looks like one that does not exist until appended to */
+#define ES_STREAM_EXISTS(state) \
+	((state)->exists && (state)->version > (state)->deleted_version)
+
 /* event_store.c */
 extern bool es_notify;
 extern const EsCatalog *es_catalog(void);
 extern void es_check_stream_name(const char *name, int len);
 extern char *es_category_of(const char *name, int len);
 extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+
+/* stream.c */
+extern EsStreamState es_lock_stream(const char *stream, Datum name);
+extern void es_check_expected_version(const char *stream, int64 expected,
+									  EsStreamState *state);
+extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();
 
 /* uuid7.c */
 extern void es_uuid7(unsigned char *out);

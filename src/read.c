@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "event_store.h"
@@ -47,7 +48,6 @@ typedef enum StreamDirection
 
 static SPIPlanPtr forward_plan = NULL;
 static SPIPlanPtr backward_plan = NULL;
-static SPIPlanPtr backward_end_plan = NULL;
 static SPIPlanPtr all_plan = NULL;
 static SPIPlanPtr category_plan = NULL;
 static SPIPlanPtr group_plan = NULL;
@@ -55,7 +55,6 @@ static SPIPlanPtr state_plan = NULL;
 
 static int32 get_max_count(FunctionCallInfo fcinfo, int argno);
 static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
-static int64 stream_state(const char *stream);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
 static void read_positions(FunctionCallInfo fcinfo, const char *category,
 						   int64 from, int32 max_count, Datum *group);
@@ -99,39 +98,59 @@ get_stream_name(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * The stream's current version (0 if it does not exist); ES002 if it was
- * hard-deleted.  Runs inside an SPI connection.
+ * What a stream read may show of a stream: versions from min_version on
+ * (after its soft-delete mark, its truncate_before and its max_count), and
+ * events created at or after not_before (its max_age).  Returns false when
+ * the stream has no row; ES002 when it is hard-deleted.  Runs inside an SPI
+ * connection.
  */
-static int64
-stream_state(const char *stream)
+typedef struct StreamView
+{
+	int64		version;		/* current version, 0 if it looks absent */
+	int64		min_version;
+	TimestampTz not_before;
+} StreamView;
+
+static bool
+stream_view(const char *stream, StreamView *view)
 {
 	Datum		name = CStringGetTextDatum(stream);
+	HeapTuple	tup;
+	TupleDesc	desc;
 	bool		isnull;
+	int64		version;
+	int64		deleted;
+	Datum		d;
 
 	es_prepare(&state_plan,
-			"SELECT stream_version, tombstoned_at IS NOT NULL"
-			"  FROM event_store.streams WHERE stream_name = $1",
-			1, (Oid[]) {TEXTOID});
+			   "SELECT stream_version, coalesce(deleted_version, 0),"
+			   "       tombstoned_at IS NOT NULL, max_count, truncate_before,"
+			   "       now() - max_age"
+			   "  FROM event_store.streams WHERE stream_name = $1",
+			   1, (Oid[]) {TEXTOID});
 	if (SPI_execute_plan(state_plan, &name, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read stream state");
 	if (SPI_processed == 0)
-		return 0;
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_STREAM_DELETED),
-				 errmsg("stream \"%s\" is deleted", stream),
-				 errdetail("The stream was hard-deleted; its name cannot be used again.")));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
+		return false;
 
-/* Copy the rows of the last SPI query into the function's result. */
-static void
-emit_rows(ReturnSetInfo *rsinfo, uint64 from, uint64 to)
-{
-	uint64		i;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	if (DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
+		es_report_tombstone(stream);
 
-	for (i = from; i < to; i++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+	version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	deleted = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	view->version = version > deleted ? version : 0;
+	view->min_version = deleted + 1;
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+		view->min_version = Max(view->min_version, version - DatumGetInt64(d) + 1);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	if (!isnull)
+		view->min_version = Max(view->min_version, DatumGetInt64(d));
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	view->not_before = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+	return true;
 }
 
 static Datum
@@ -140,61 +159,62 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *stream = get_stream_name(fcinfo, 0);
 	int32		max_count = get_max_count(fcinfo, 2);
-	Datum		args[3];
+	StreamView	view;
+	int64		lo;
+	int64		hi;
+	Datum		args[5];
 	SPIPlanPtr	plan;
-	int			ret;
-
-	InitMaterializedSRF(fcinfo, 0);
+	uint64		i;
 
 	if (direction == STREAM_FORWARD && PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("from_version for stream \"%s\" must not be NULL", stream)));
 
+	InitMaterializedSRF(fcinfo, 0);
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	args[0] = CStringGetTextDatum(stream);
-	args[1] = Int64GetDatum(0);
-	args[2] = Int32GetDatum(max_count);
+	if (!stream_view(stream, &view))
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
 
 	if (direction == STREAM_FORWARD)
 	{
-		args[1] = PG_GETARG_DATUM(1);
+		lo = Max(PG_GETARG_INT64(1), view.min_version);
+		hi = PG_INT64_MAX;
 		plan = es_prepare(&forward_plan,
-					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					   " WHERE stream_name = $1 AND stream_version >= $2"
-					   " ORDER BY stream_version LIMIT $3",
-					   3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
-		ret = SPI_execute_plan(plan, args, NULL, true, 0);
-	}
-	else if (PG_ARGISNULL(1))
-	{
-		plan = es_prepare(&backward_end_plan,
-					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					   " WHERE stream_name = $1"
-					   " ORDER BY stream_version DESC LIMIT $2",
-					   2, (Oid[]) {TEXTOID, INT4OID});
-		args[1] = args[2];
-		ret = SPI_execute_plan(plan, args, NULL, true, 0);
+						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+						  " WHERE stream_name = $1 AND stream_version BETWEEN $2 AND $3"
+						  "   AND created_at >= $5"
+						  " ORDER BY stream_version LIMIT $4",
+						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
 	}
 	else
 	{
-		args[1] = PG_GETARG_DATUM(1);
+		lo = view.min_version;
+		hi = PG_ARGISNULL(1) ? PG_INT64_MAX : PG_GETARG_INT64(1);
 		plan = es_prepare(&backward_plan,
-					   "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					   " WHERE stream_name = $1 AND stream_version <= $2"
-					   " ORDER BY stream_version DESC LIMIT $3",
-					   3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
-		ret = SPI_execute_plan(plan, args, NULL, true, 0);
+						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
+						  " WHERE stream_name = $1 AND stream_version BETWEEN $2 AND $3"
+						  "   AND created_at >= $5"
+						  " ORDER BY stream_version DESC LIMIT $4",
+						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
 	}
-	if (ret != SPI_OK_SELECT)
+
+	args[0] = CStringGetTextDatum(stream);
+	args[1] = Int64GetDatum(lo);
+	args[2] = Int64GetDatum(hi);
+	args[3] = Int32GetDatum(max_count);
+	args[4] = TimestampTzGetDatum(view.not_before);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read stream \"%s\"", stream);
 
-	if (SPI_processed > 0)
-		emit_rows(rsinfo, 0, SPI_processed);
-	else
-		(void) stream_state(stream);	/* a tombstone raises ES002 */
+	for (i = 0; i < SPI_processed; i++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 
 	SPI_finish();
 	return (Datum) 0;
@@ -395,11 +415,12 @@ Datum
 es_stream_version(PG_FUNCTION_ARGS)
 {
 	char	   *stream = get_stream_name(fcinfo, 0);
-	int64		version;
+	StreamView	view;
+	bool		found;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	version = stream_state(stream);
+	found = stream_view(stream, &view);
 	SPI_finish();
-	PG_RETURN_INT64(version);
+	PG_RETURN_INT64(found ? view.version : 0);
 }

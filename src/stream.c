@@ -1,0 +1,313 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.c
+ *	  A stream's lifecycle: its lock, its state, the expected-version rule,
+ *	  soft and hard deletion, and its retention limits (metadata).
+ *
+ * A stream that was soft-deleted keeps its row with deleted_version set to
+ * its last version: it looks like a stream that does not exist until the
+ * next append re-creates it, with versions continuing after the mark.  A
+ * hard delete removes its events and sets tombstoned_at: every later
+ * operation on the name is ES002.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/stream.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "event_store.h"
+
+static SPIPlanPtr state_plan = NULL;
+static SPIPlanPtr soft_delete_plan = NULL;
+static SPIPlanPtr hard_delete_events_plan = NULL;
+static SPIPlanPtr tombstone_plan = NULL;
+static SPIPlanPtr metadata_plan = NULL;
+
+static EsStreamState read_state(Datum name, Snapshot snapshot);
+
+PG_FUNCTION_INFO_V1(es_delete_stream);
+PG_FUNCTION_INFO_V1(es_set_stream_metadata);
+
+static EsStreamState
+read_state(Datum name, Snapshot snapshot)
+{
+	EsStreamState state = {0};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	es_prepare(&state_plan,
+			   "SELECT stream_version, coalesce(deleted_version, 0),"
+			   "       tombstoned_at IS NOT NULL"
+			   "  FROM event_store.streams WHERE stream_name = $1",
+			   1, (Oid[]) {TEXTOID});
+	if (SPI_execute_snapshot(state_plan, &name, NULL, snapshot, InvalidSnapshot,
+							 true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream state");
+	if (SPI_processed == 0)
+		return state;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	state.exists = true;
+	state.version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	state.deleted_version = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	state.tombstoned = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	return state;
+}
+
+/*
+ * Take the stream's lock for the rest of the transaction and read its state.
+ * Must be called inside an SPI connection.
+ *
+ * The lock is a transaction-level advisory lock on a 64-bit hash of the
+ * name in event_store's own key space (a collision only makes two streams
+ * wait for each other).  Under it, the latest snapshot shows every earlier
+ * append to the stream.  A transaction-snapshot transaction must not write on
+ * facts its snapshot cannot see: that is a serialization failure, as for a
+ * concurrent UPDATE.  A hard-deleted stream is ES002.
+ */
+EsStreamState
+es_lock_stream(const char *stream, Datum name)
+{
+	text	   *t = DatumGetTextPP(name);
+	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t),
+										VARSIZE_ANY_EXHDR(t), 0);
+	LOCKTAG		tag;
+	EsStreamState state;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
+						 ES_LOCKTAG_STREAM);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	state = read_state(name, GetLatestSnapshot());
+	if (IsolationUsesXactSnapshot())
+	{
+		EsStreamState seen = read_state(name, GetTransactionSnapshot());
+
+		if (seen.exists != state.exists || seen.version != state.version ||
+			seen.deleted_version != state.deleted_version ||
+			seen.tombstoned != state.tombstoned)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent change of stream \"%s\"",
+							stream)));
+	}
+
+	if (state.tombstoned)
+		es_report_tombstone(stream);
+	return state;
+}
+
+void
+es_report_tombstone(const char *stream)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ES_STREAM_DELETED),
+			 errmsg("stream \"%s\" is deleted", stream),
+			 errdetail("The stream was hard-deleted; its name cannot be used again.")));
+}
+
+/*
+ * The expected-version rule of SPEC, shared by appends and deletes.  A
+ * soft-deleted stream (not appended to since) counts as one that does not
+ * exist, at version 0.
+ */
+void
+es_check_expected_version(const char *stream, int64 expected, EsStreamState *state)
+{
+	bool		exists = ES_STREAM_EXISTS(state);
+	int64		current = exists ? state->version : 0;
+
+	if (expected == -1)
+		return;
+	if (expected == 0 && exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected no stream, but the stream is at version %lld.",
+						   (long long) current)));
+	if (expected == -2 && !exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected an existing stream, but the stream does not exist.")));
+	if (expected > 0 && expected != current)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_WRONG_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"", stream),
+				 errdetail("Expected version %lld, but the stream is at version %lld.",
+						   (long long) expected, (long long) current)));
+}
+
+/*
+ * The stream name argument of a lifecycle function: ES004 unless valid.
+ */
+static char *
+stream_argument(FunctionCallInfo fcinfo, Datum *name)
+{
+	text	   *t;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("stream name must not be NULL")));
+	t = PG_GETARG_TEXT_PP(0);
+	es_check_stream_name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	*name = PointerGetDatum(t);
+	return text_to_cstring(t);
+}
+
+/*
+ * delete_stream(stream_name text, expected_version bigint, hard boolean)
+ */
+Datum
+es_delete_stream(PG_FUNCTION_ARGS)
+{
+	Datum		name;
+	char	   *stream = stream_argument(fcinfo, &name);
+	int64		expected;
+	bool		hard;
+	EsStreamState state;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("expected version for stream \"%s\" must not be NULL", stream),
+				 errhint("Use event_store.any_version() (-1) to delete without a check.")));
+	expected = PG_GETARG_INT64(1);
+	if (expected < -2)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("invalid expected version for stream \"%s\"", stream),
+				 errdetail("Expected version %lld is below -2.", (long long) expected)));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("hard for stream \"%s\" must not be NULL", stream)));
+	hard = PG_GETARG_BOOL(2);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	state = es_lock_stream(stream, name);
+	es_check_expected_version(stream, expected, &state);
+
+	if (hard)
+	{
+		/* The events go at once; the row stays as the tombstone. */
+		es_prepare(&hard_delete_events_plan,
+				   "DELETE FROM event_store.events WHERE stream_name = $1",
+				   1, (Oid[]) {TEXTOID});
+		if (SPI_execute_plan(hard_delete_events_plan, &name, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete the events of stream \"%s\"", stream);
+
+		es_prepare(&tombstone_plan,
+				   "INSERT INTO event_store.streams AS s (stream_name, category, stream_version,"
+				   "       deleted_version, tombstoned_at)"
+				   " VALUES ($1, $2, 0, 0, now())"
+				   " ON CONFLICT (stream_name) DO UPDATE"
+				   "   SET deleted_version = s.stream_version, tombstoned_at = now()",
+				   2, (Oid[]) {TEXTOID, TEXTOID});
+		if (SPI_execute_plan(tombstone_plan,
+							 (Datum[]) {name, CStringGetTextDatum(es_category_of(stream, strlen(stream)))},
+							 NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not tombstone stream \"%s\"", stream);
+	}
+	else if (ES_STREAM_EXISTS(&state))
+	{
+		/* A deletion mark at the last version; scavenge() removes the events. */
+		es_prepare(&soft_delete_plan,
+				   "UPDATE event_store.streams SET deleted_version = stream_version"
+				   " WHERE stream_name = $1",
+				   1, (Oid[]) {TEXTOID});
+		if (SPI_execute_plan(soft_delete_plan, &name, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not delete stream \"%s\"", stream);
+	}
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * set_stream_metadata(stream_name text, max_count bigint, max_age interval,
+ *					   truncate_before bigint)
+ *
+ * Replaces the stream's limits (NULL: no limit).  Stream reads apply them at
+ * once; scavenge() removes what they exclude.  A stream that does not exist
+ * yet gets a row holding its limits.
+ */
+Datum
+es_set_stream_metadata(PG_FUNCTION_ARGS)
+{
+	Datum		name;
+	char	   *stream = stream_argument(fcinfo, &name);
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			i;
+
+	if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("invalid max_count for stream \"%s\"", stream),
+				 errdetail("max_count must be at least 1, or NULL for no limit, but is %lld.",
+						   (long long) PG_GETARG_INT64(1))));
+	if (!PG_ARGISNULL(2))
+	{
+		Interval   *age = PG_GETARG_INTERVAL_P(2);
+		Interval	zero = {0};
+
+		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(age),
+											  IntervalPGetDatum(&zero))) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("invalid max_age for stream \"%s\"", stream),
+					 errdetail("max_age must be a positive interval, or NULL for no limit.")));
+	}
+	if (!PG_ARGISNULL(3) && PG_GETARG_INT64(3) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+				 errmsg("invalid truncate_before for stream \"%s\"", stream),
+				 errdetail("truncate_before must be at least 1, or NULL for no limit, but is %lld.",
+						   (long long) PG_GETARG_INT64(3))));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	(void) es_lock_stream(stream, name);
+
+	values[0] = name;
+	values[1] = CStringGetTextDatum(es_category_of(stream, strlen(stream)));
+	for (i = 1; i <= 3; i++)
+	{
+		values[i + 1] = PG_GETARG_DATUM(i);
+		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	es_prepare(&metadata_plan,
+			   "INSERT INTO event_store.streams AS s (stream_name, category,"
+			   "       max_count, max_age, truncate_before)"
+			   " VALUES ($1, $2, $3, $4, $5)"
+			   " ON CONFLICT (stream_name) DO UPDATE"
+			   "   SET max_count = excluded.max_count, max_age = excluded.max_age,"
+			   "       truncate_before = excluded.truncate_before",
+			   5, (Oid[]) {TEXTOID, TEXTOID, INT8OID, INTERVALOID, INT8OID});
+	if (SPI_execute_plan(metadata_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not set the metadata of stream \"%s\"", stream);
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
