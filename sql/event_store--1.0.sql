@@ -447,9 +447,10 @@ BEGIN
                   DETAIL = format('The position must be 0 or more, but is %s.', coalesce(global_position::text, 'NULL'));
     END IF;
 
-    -- GREATEST keeps the checkpoint monotonic even when acks race or arrive late.
+    -- GREATEST (syntax, not a function: nothing to hijack) keeps the
+    -- checkpoint monotonic even when acks race or arrive late.
     UPDATE event_store.subscriptions s
-       SET checkpoint = pg_catalog.greatest(s.checkpoint, ack.global_position),
+       SET checkpoint = GREATEST(s.checkpoint, ack.global_position),
            updated_at = pg_catalog.now()
      WHERE s.subscription_name = name
     RETURNING s.checkpoint INTO result;
