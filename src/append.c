@@ -22,6 +22,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
@@ -344,8 +345,8 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 				if (k == 0)
 					first = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 				exact = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) == first + k &&
-					DatumGetBool(DirectFunctionCall2(texteq, name,
-													 SPI_getbinval(tup, desc, 2, &isnull)));
+					DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, name,
+														 SPI_getbinval(tup, desc, 2, &isnull)));
 				break;
 			}
 			exact = exact && found;
