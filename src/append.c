@@ -181,7 +181,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	if (state.exists)
 	{
 		es_prepare(&update_stream_plan,
-				"UPDATE event_store.streams SET stream_version = $2 WHERE stream_name = $1",
+				"UPDATE event_store.streams SET stream_version = $2 WHERE stream_name OPERATOR(pg_catalog.=) $1",
 				2, (Oid[]) {TEXTOID, INT8OID});
 		if (SPI_execute_plan(update_stream_plan,
 							 (Datum[]) {name, Int64GetDatum(version)},
@@ -314,7 +314,7 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 	id_array = construct_array(ids, nids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 	es_prepare(&ids_plan,
 			"SELECT event_id, stream_name, stream_version"
-			"  FROM event_store.events WHERE event_id = ANY ($1)",
+			"  FROM event_store.events WHERE event_id OPERATOR(pg_catalog.=) ANY ($1)",
 			1, (Oid[]) {UUIDARRAYOID});
 	if (SPI_execute_snapshot(ids_plan, (Datum[]) {PointerGetDatum(id_array)}, NULL,
 							 GetLatestSnapshot(), InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)

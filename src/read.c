@@ -125,8 +125,8 @@ stream_view(const char *stream, StreamView *view)
 	es_prepare(&state_plan,
 			   "SELECT stream_version, coalesce(deleted_version, 0),"
 			   "       tombstoned_at IS NOT NULL, max_count, truncate_before,"
-			   "       now() - max_age"
-			   "  FROM event_store.streams WHERE stream_name = $1",
+			   "       pg_catalog.now() OPERATOR(pg_catalog.-) max_age"
+			   "  FROM event_store.streams WHERE stream_name OPERATOR(pg_catalog.=) $1",
 			   1, (Oid[]) {TEXTOID});
 	if (SPI_execute_plan(state_plan, &name, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read stream state");
@@ -188,8 +188,10 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 		hi = PG_INT64_MAX;
 		plan = es_prepare(&forward_plan,
 						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-						  " WHERE stream_name = $1 AND stream_version BETWEEN $2 AND $3"
-						  "   AND created_at >= $5"
+						  " WHERE stream_name OPERATOR(pg_catalog.=) $1"
+						  "   AND stream_version OPERATOR(pg_catalog.>=) $2"
+						  "   AND stream_version OPERATOR(pg_catalog.<=) $3"
+						  "   AND created_at OPERATOR(pg_catalog.>=) $5"
 						  " ORDER BY stream_version LIMIT $4",
 						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
 	}
@@ -199,8 +201,10 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 		hi = PG_ARGISNULL(1) ? PG_INT64_MAX : PG_GETARG_INT64(1);
 		plan = es_prepare(&backward_plan,
 						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-						  " WHERE stream_name = $1 AND stream_version BETWEEN $2 AND $3"
-						  "   AND created_at >= $5"
+						  " WHERE stream_name OPERATOR(pg_catalog.=) $1"
+						  "   AND stream_version OPERATOR(pg_catalog.>=) $2"
+						  "   AND stream_version OPERATOR(pg_catalog.<=) $3"
+						  "   AND created_at OPERATOR(pg_catalog.>=) $5"
 						  " ORDER BY stream_version DESC LIMIT $4",
 						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
 	}
@@ -274,7 +278,7 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 			args[1] = Int32GetDatum(max_count);
 			es_prepare(&all_plan,
 					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE global_position >= $1"
+					" WHERE global_position OPERATOR(pg_catalog.>=) $1"
 					" ORDER BY global_position LIMIT $2",
 					2, (Oid[]) {INT8OID, INT4OID});
 			ret = SPI_execute_snapshot(all_plan, args, NULL, snapshot, InvalidSnapshot,
@@ -287,7 +291,8 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 			args[2] = Int32GetDatum(max_count);
 			es_prepare(&category_plan,
 					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE category = $1 AND global_position >= $2"
+					" WHERE category OPERATOR(pg_catalog.=) $1"
+					"   AND global_position OPERATOR(pg_catalog.>=) $2"
 					" ORDER BY global_position LIMIT $3",
 					3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
 			ret = SPI_execute_snapshot(category_plan, args, NULL, snapshot, InvalidSnapshot,
@@ -302,8 +307,10 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 			args[4] = group[1];
 			es_prepare(&group_plan,
 					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE category = $1 AND global_position >= $2"
-					"   AND event_store.stream_hash(stream_name) % $5 = $4"
+					" WHERE category OPERATOR(pg_catalog.=) $1"
+					"   AND global_position OPERATOR(pg_catalog.>=) $2"
+					"   AND event_store.stream_hash(stream_name) OPERATOR(pg_catalog.%) $5"
+					"   OPERATOR(pg_catalog.=) $4"
 					" ORDER BY global_position LIMIT $3",
 					5, (Oid[]) {TEXTOID, INT8OID, INT4OID, INT4OID, INT4OID});
 			ret = SPI_execute_snapshot(group_plan, args, NULL, snapshot, InvalidSnapshot,

@@ -53,7 +53,7 @@ read_state(Datum name, Snapshot snapshot)
 	es_prepare(&state_plan,
 			   "SELECT stream_version, coalesce(deleted_version, 0),"
 			   "       tombstoned_at IS NOT NULL"
-			   "  FROM event_store.streams WHERE stream_name = $1",
+			   "  FROM event_store.streams WHERE stream_name OPERATOR(pg_catalog.=) $1",
 			   1, (Oid[]) {TEXTOID});
 	if (SPI_execute_snapshot(state_plan, &name, NULL, snapshot, InvalidSnapshot,
 							 true, false, 1) != SPI_OK_SELECT)
@@ -211,7 +211,7 @@ es_delete_stream(PG_FUNCTION_ARGS)
 	{
 		/* The events go at once; the row stays as the tombstone. */
 		es_prepare(&hard_delete_events_plan,
-				   "DELETE FROM event_store.events WHERE stream_name = $1",
+				   "DELETE FROM event_store.events WHERE stream_name OPERATOR(pg_catalog.=) $1",
 				   1, (Oid[]) {TEXTOID});
 		if (SPI_execute_plan(hard_delete_events_plan, &name, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete the events of stream \"%s\"", stream);
@@ -219,9 +219,9 @@ es_delete_stream(PG_FUNCTION_ARGS)
 		es_prepare(&tombstone_plan,
 				   "INSERT INTO event_store.streams AS s (stream_name, category, stream_version,"
 				   "       deleted_version, tombstoned_at)"
-				   " VALUES ($1, $2, 0, 0, now())"
+				   " VALUES ($1, $2, 0, 0, pg_catalog.now())"
 				   " ON CONFLICT (stream_name) DO UPDATE"
-				   "   SET deleted_version = s.stream_version, tombstoned_at = now()",
+				   "   SET deleted_version = s.stream_version, tombstoned_at = pg_catalog.now()",
 				   2, (Oid[]) {TEXTOID, TEXTOID});
 		if (SPI_execute_plan(tombstone_plan,
 							 (Datum[]) {name, CStringGetTextDatum(es_category_of(stream, strlen(stream)))},
@@ -233,7 +233,7 @@ es_delete_stream(PG_FUNCTION_ARGS)
 		/* A deletion mark at the last version; scavenge() removes the events. */
 		es_prepare(&soft_delete_plan,
 				   "UPDATE event_store.streams SET deleted_version = stream_version"
-				   " WHERE stream_name = $1",
+				   " WHERE stream_name OPERATOR(pg_catalog.=) $1",
 				   1, (Oid[]) {TEXTOID});
 		if (SPI_execute_plan(soft_delete_plan, &name, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not delete stream \"%s\"", stream);
