@@ -2,8 +2,10 @@
 -- the extension's functions do: not with functions (now, lower, md5,
 -- coalesce-like helpers), not with operators on the types they compare, not
 -- with a search_path that puts public before pg_catalog.
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
+RESET client_min_messages;
 \set VERBOSITY terse
 
 CREATE ROLE es_sp_attacker;
