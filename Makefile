@@ -13,6 +13,9 @@ ISOLATION = $(sort $(patsubst specs/%.spec,%,$(wildcard specs/*.spec)))
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 
+# the tailing subscriber, built below the PGXS include (see there)
+EXTRA_CLEAN = client/es_tail
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -30,3 +33,12 @@ demo: all
 
 bench: all
 	bash bench/run.sh
+
+# The tailing subscriber (client/es_tail.c): a small libpq program that plain
+# `make` builds next to its source; it is not installed.
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+all: client/es_tail
+
+client/es_tail: client/es_tail.c
+	$(CC) -O2 -g -Wall -Wextra -Werror -I$(PG_INCLUDEDIR) -o $@ $< -L$(PG_LIBDIR) -lpq
