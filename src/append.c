@@ -61,11 +61,11 @@ typedef struct NewEvent
 static SPIPlanPtr ids_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr create_stream_plan = NULL;
-static SPIPlanPtr update_stream_plan = NULL;
 
 static NewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
 static bool is_retry(const char *stream, Datum name, NewEvent *events, int nevents,
 					 int64 *version);
+static int	uuid_datum_cmp(const void *a, const void *b);
 static void draw_positions(Oid seq, int64 *positions, int n);
 static void notify_append(const char *stream, int64 first, int64 last, int64 position);
 
@@ -177,23 +177,17 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not insert event into stream \"%s\"", stream);
 	}
 
+	/*
+	 * A new stream gets its row.  An existing one needs no update: its version
+	 * is read from its last event (stream.c).
+	 */
 	version = state.version + nevents;
-	if (state.exists)
-	{
-		es_prepare(&update_stream_plan,
-				"UPDATE event_store.streams SET stream_version = $2 WHERE stream_name OPERATOR(pg_catalog.=) $1",
-				2, (Oid[]) {TEXTOID, INT8OID});
-		if (SPI_execute_plan(update_stream_plan,
-							 (Datum[]) {name, Int64GetDatum(version)},
-							 NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update stream \"%s\"", stream);
-	}
-	else
+	if (!state.exists)
 	{
 		es_prepare(&create_stream_plan,
-				"INSERT INTO event_store.streams (stream_name, category, stream_version)"
-				" VALUES ($1, $2, $3)",
-				3, (Oid[]) {TEXTOID, TEXTOID, INT8OID});
+				   "INSERT INTO event_store.streams (stream_name, category, stream_version)"
+				   " VALUES ($1, $2, $3)",
+				   3, (Oid[]) {TEXTOID, TEXTOID, INT8OID});
 		if (SPI_execute_plan(create_stream_plan,
 							 (Datum[]) {name, category, Int64GetDatum(version)},
 							 NULL, false, 0) != SPI_OK_INSERT)
@@ -311,6 +305,19 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 	if (nids == 0)
 		return false;
 
+	/*
+	 * An id given twice in the batch is a duplicate too (ES003, not the
+	 * unique index's 23505); sorting the ids for the lookup finds it.
+	 */
+	qsort(ids, nids, sizeof(Datum), uuid_datum_cmp);
+	for (i = 1; i < (uint64) nids; i++)
+		if (uuid_datum_cmp(&ids[i - 1], &ids[i]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_DUPLICATE_EVENT),
+					 errmsg("duplicate event id in append to stream \"%s\"", stream),
+					 errdetail("Event %s appears more than once in the batch.",
+							   DatumGetCString(DirectFunctionCall1(uuid_out, ids[i])))));
+
 	id_array = construct_array(ids, nids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 	es_prepare(&ids_plan,
 			"SELECT event_id, stream_name, stream_version"
@@ -371,6 +378,13 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 						   SPI_getvalue(tup, desc, 2))));
 	}
 	return false;				/* keep compiler quiet */
+}
+
+static int
+uuid_datum_cmp(const void *a, const void *b)
+{
+	return memcmp(DatumGetUUIDP(*(const Datum *) a)->data,
+				  DatumGetUUIDP(*(const Datum *) b)->data, UUID_LEN);
 }
 
 /*
