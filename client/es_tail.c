@@ -65,10 +65,19 @@ static Option *options = NULL;
 static int	noptions = 0;
 
 static PGconn *conn = NULL;
-static lsn_t written_lsn = 0;	/* everything up to here is in stdout's buffer */
+static lsn_t written_lsn = 0;	/* everything up to here is in out_buf */
 static lsn_t flushed_lsn = 0;	/* ... and flushed (and fsync'ed with -F) */
 static lsn_t reported_lsn = 0;	/* what the server was last told */
 static volatile sig_atomic_t stop_requested = 0;
+
+/*
+ * Our own output buffer rather than stdio's: it goes to stdout only in
+ * whole lines, so a consumer of a file that es_tail was killed while writing
+ * sees complete lines (a write(2) to a file is not cut short by SIGKILL).
+ */
+static char *out_buf = NULL;
+static size_t out_len = 0;
+static size_t out_cap = 0;
 
 static void usage(void);
 static void fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
@@ -80,6 +89,8 @@ static void send_uint64(char *buf, uint64_t v);
 static void connect_replication(void);
 static void ensure_slot(void);
 static void start_replication(void);
+static void out_line(const char *data, size_t len);
+static void out_write(void);
 static void flush_output(void);
 static void send_feedback(bool force, bool reply_requested);
 static void stream(void);
@@ -272,14 +283,54 @@ start_replication(void)
 	free(sql);
 }
 
+/* Buffer one message and its newline; write the buffer when it is large */
+static void
+out_line(const char *data, size_t len)
+{
+	if (out_len + len + 1 > out_cap)
+	{
+		size_t		cap = out_cap ? out_cap : 65536;
+
+		while (cap < out_len + len + 1)
+			cap *= 2;
+		out_buf = realloc(out_buf, cap);
+		if (out_buf == NULL)
+			fatal("out of memory");
+		out_cap = cap;
+	}
+	memcpy(out_buf + out_len, data, len);
+	out_buf[out_len + len] = '\n';
+	out_len += len + 1;
+	if (out_len >= 65536)
+		out_write();
+}
+
+/* Hand the buffered lines to stdout */
+static void
+out_write(void)
+{
+	size_t		done = 0;
+
+	while (done < out_len)
+	{
+		ssize_t		n = write(STDOUT_FILENO, out_buf + done, out_len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fatal("could not write to stdout: %s", strerror(errno));
+		done += n;
+	}
+	out_len = 0;
+}
+
 /* Make everything written so far durable enough to acknowledge */
 static void
 flush_output(void)
 {
+	out_write();
 	if (flushed_lsn == written_lsn)
 		return;
-	if (fflush(stdout) != 0)
-		fatal("could not write to stdout: %s", strerror(errno));
 	if (do_fsync)
 	{
 		struct stat st;
@@ -348,8 +399,7 @@ stream(void)
 			int64_t		wait;
 			int			sock = PQsocket(conn);
 
-			if (fflush(stdout) != 0)
-				fatal("could not write to stdout: %s", strerror(errno));
+			out_write();
 			interval = (written_lsn != reported_lsn) ? INT64_C(1000000) :
 				(int64_t) status_interval * 1000000;
 			wait = interval - (now_usec() - last_status);
@@ -379,9 +429,7 @@ stream(void)
 			/* XLogData: start, end, send time, then one plugin message */
 			lsn_t		start = recv_uint64(&buf[1]);
 
-			if (fwrite(buf + 25, 1, len - 25, stdout) != (size_t) (len - 25) ||
-				fputc('\n', stdout) == EOF)
-				fatal("could not write to stdout: %s", strerror(errno));
+			out_line(buf + 25, len - 25);
 			if (start > written_lsn)
 				written_lsn = start;
 		}
