@@ -32,6 +32,8 @@ CREATE FUNCTION event_store.scavenge(max_events bigint DEFAULT NULL) RETURNS big
     SET search_path = event_store, pg_catalog, pg_temp
 AS $$
 DECLARE
+    doomed bigint[];
+    touched text[];
     removed bigint;
 BEGIN
     IF max_events IS NOT NULL AND max_events < 1 THEN
@@ -42,26 +44,41 @@ BEGIN
 
     -- Only streams with a deletion mark or a limit can have anything to
     -- remove; each is walked through its (stream_name, stream_version) index.
+    SELECT array_agg(d.global_position), array_agg(DISTINCT d.stream_name)
+      INTO doomed, touched
+      FROM (SELECT e.global_position, e.stream_name
+              FROM event_store.streams s
+             CROSS JOIN LATERAL (
+                   SELECT GREATEST(s.stream_version, max(l.stream_version)) AS version
+                     FROM event_store.events l
+                    WHERE l.stream_name = s.stream_name) cur
+              JOIN event_store.events e ON e.stream_name = s.stream_name
+             WHERE (s.deleted_version IS NOT NULL OR s.truncate_before IS NOT NULL
+                    OR s.max_count IS NOT NULL OR s.max_age IS NOT NULL)
+               AND (e.stream_version <= coalesce(s.deleted_version, 0)
+                    OR e.stream_version < coalesce(s.truncate_before, 0)
+                    OR e.stream_version <= cur.version - s.max_count
+                    OR e.created_at < pg_catalog.now() - s.max_age)
+             ORDER BY e.global_position
+             LIMIT max_events) d;
+    IF doomed IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- A stream's version is read from its last event unless its row says
+    -- more: record it on the row before the last events may go.
+    UPDATE event_store.streams s
+       SET stream_version = top.version
+      FROM (SELECT e.stream_name, max(e.stream_version) AS version
+              FROM event_store.events e
+             WHERE e.stream_name = ANY (touched)
+             GROUP BY e.stream_name) top
+     WHERE s.stream_name = top.stream_name
+       AND s.stream_version < top.version;
+
     -- A plain DELETE takes no lock that appends or reads wait for.
-    WITH doomed AS (
-        SELECT e.global_position
-          FROM event_store.streams s
-          JOIN event_store.events e ON e.stream_name = s.stream_name
-         WHERE (s.deleted_version IS NOT NULL OR s.truncate_before IS NOT NULL
-                OR s.max_count IS NOT NULL OR s.max_age IS NOT NULL)
-           AND (e.stream_version <= coalesce(s.deleted_version, 0)
-                OR e.stream_version < coalesce(s.truncate_before, 0)
-                OR e.stream_version <= s.stream_version - s.max_count
-                OR e.created_at < pg_catalog.now() - s.max_age)
-         ORDER BY e.global_position
-         LIMIT max_events
-    ), gone AS (
-        DELETE FROM event_store.events e
-         USING doomed d
-         WHERE e.global_position = d.global_position
-        RETURNING 1
-    )
-    SELECT count(*) INTO removed FROM gone;
+    DELETE FROM event_store.events e WHERE e.global_position = ANY (doomed);
+    GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;

@@ -58,7 +58,7 @@ COMMENT ON TABLE event_store.streams IS
 COMMENT ON COLUMN event_store.streams.category IS
     'the part of the name before the first "-", or the whole name';
 COMMENT ON COLUMN event_store.streams.stream_version IS
-    'the version of the last event appended (0: no event yet)';
+    'the stream''s version when this row was last written (creation, deletion, scavenging); appends do not update it: the current version is event_store.stream_version(name)';
 COMMENT ON COLUMN event_store.streams.deleted_version IS
     'soft delete mark: events up to this version are hidden from stream reads';
 COMMENT ON COLUMN event_store.streams.tombstoned_at IS
@@ -78,9 +78,10 @@ CREATE TABLE event_store.events (
     created_at timestamptz NOT NULL,
     CONSTRAINT events_pkey PRIMARY KEY (global_position),
     CONSTRAINT events_event_id_key UNIQUE (event_id),
-    CONSTRAINT events_stream_version_key UNIQUE (stream_name, stream_version),
-    CONSTRAINT events_stream_version_check CHECK (stream_version >= 1)
+    CONSTRAINT events_stream_version_key UNIQUE (stream_name, stream_version)
 );
+-- No CHECK constraints on events: append_to_stream guarantees versions from 1,
+-- and the executor would re-parse a CHECK expression on every append.
 COMMENT ON TABLE event_store.events IS
     'the log: every appended event, in $all order by global_position (append-only)';
 COMMENT ON COLUMN event_store.events.category IS

@@ -140,7 +140,16 @@ SELECT event_store.delete_stream('order-1', -3);
 SELECT event_store.delete_stream('order-1', -1, NULL);
 \echo :LAST_ERROR_SQLSTATE
 
+-- scavenging a stream's last events keeps its version: no version is reused
+SELECT event_store.append_to_stream('order-5', 0, pg_temp.evs(3));
+SELECT event_store.set_stream_metadata('order-5', truncate_before => 10);
+SELECT count(*) FROM event_store.read_stream_forward('order-5');
+SELECT event_store.scavenge();
+SELECT count(*) FROM event_store.events WHERE stream_name = 'order-5';
+SELECT event_store.stream_version('order-5');
+SELECT event_store.append_to_stream('order-5', 3, pg_temp.evs(1));
+
 -- nothing above left the store inconsistent
-SELECT s.stream_name, s.stream_version, s.deleted_version, s.tombstoned_at IS NOT NULL AS tombstoned,
+SELECT s.stream_name, s.stream_version AS row_version, s.deleted_version, s.tombstoned_at IS NOT NULL AS tombstoned,
        (SELECT max(e.stream_version) FROM event_store.events e WHERE e.stream_name = s.stream_name) AS max_stored
   FROM event_store.streams s ORDER BY s.stream_name;

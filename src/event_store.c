@@ -72,6 +72,9 @@ es_relcache_callback(Datum arg, Oid relid)
 		relid == catalog.events ||
 		relid == catalog.events_pkey ||
 		relid == catalog.events_category_idx ||
+		relid == catalog.events_stream_version_idx ||
+		relid == catalog.streams ||
+		relid == catalog.streams_name_idx ||
 		relid == catalog.position_seq)
 		catalog_valid = false;
 }
@@ -114,6 +117,9 @@ es_catalog(void)
 	catalog.events = es_lookup_relation("events");
 	catalog.events_pkey = es_lookup_relation("events_pkey");
 	catalog.events_category_idx = es_lookup_relation("events_category_position_idx");
+	catalog.events_stream_version_idx = es_lookup_relation("events_stream_version_key");
+	catalog.streams = es_lookup_relation("streams");
+	catalog.streams_name_idx = es_lookup_relation("streams_stream_name_key");
 	catalog.position_seq = es_lookup_relation("global_position_seq");
 	catalog_valid = true;
 

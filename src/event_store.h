@@ -61,6 +61,11 @@
 #define Anum_events_created_at		11
 #define Natts_events				11
 
+/* Column numbers of event_store.streams */
+#define Anum_streams_stream_version	4
+#define Anum_streams_deleted_version	6
+#define Anum_streams_tombstoned_at	7
+
 /* OIDs looked up once per backend; reset when any of them goes away */
 typedef struct EsCatalog
 {
@@ -68,14 +73,17 @@ typedef struct EsCatalog
 	Oid			events;
 	Oid			events_pkey;
 	Oid			events_category_idx;
+	Oid			events_stream_version_idx;
+	Oid			streams;
+	Oid			streams_name_idx;
 	Oid			position_seq;
 } EsCatalog;
 
-/* What the streams table says of a stream (stream.c) */
+/* What the store says of a stream (stream.c) */
 typedef struct EsStreamState
 {
 	bool		exists;			/* it has a row in event_store.streams */
-	int64		version;		/* the version of its last event written */
+	int64		version;		/* the version of the last event written */
 	int64		deleted_version;	/* soft-delete mark (0: none) */
 	bool		tombstoned;		/* hard-deleted */
 } EsStreamState;

@@ -123,10 +123,13 @@ stream_view(const char *stream, StreamView *view)
 	Datum		d;
 
 	es_prepare(&state_plan,
-			   "SELECT stream_version, coalesce(deleted_version, 0),"
+			   "SELECT GREATEST(s.stream_version,"
+			   "                (SELECT pg_catalog.max(e.stream_version) FROM event_store.events e"
+			   "                  WHERE e.stream_name OPERATOR(pg_catalog.=) s.stream_name)),"
+			   "       coalesce(deleted_version, 0),"
 			   "       tombstoned_at IS NOT NULL, max_count, truncate_before,"
 			   "       pg_catalog.now() OPERATOR(pg_catalog.-) max_age"
-			   "  FROM event_store.streams WHERE stream_name OPERATOR(pg_catalog.=) $1",
+			   "  FROM event_store.streams s WHERE s.stream_name OPERATOR(pg_catalog.=) $1",
 			   1, (Oid[]) {TEXTOID});
 	if (SPI_execute_plan(state_plan, &name, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read stream state");

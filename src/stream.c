@@ -18,20 +18,27 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "event_store.h"
 
-static SPIPlanPtr state_plan = NULL;
 static SPIPlanPtr soft_delete_plan = NULL;
 static SPIPlanPtr hard_delete_events_plan = NULL;
 static SPIPlanPtr tombstone_plan = NULL;
@@ -42,31 +49,87 @@ static EsStreamState read_state(Datum name, Snapshot snapshot);
 PG_FUNCTION_INFO_V1(es_delete_stream);
 PG_FUNCTION_INFO_V1(es_set_stream_metadata);
 
+/*
+ * Probe 'index' of 'rel' for the first entry whose leading column equals
+ * 'name', in 'direction', and return the slot holding its tuple (NULL if
+ * none).  The slot stays valid until the caller drops it.
+ */
+static TupleTableSlot *
+probe_by_name(Relation rel, Relation index, Datum name, Snapshot snapshot,
+			  ScanDirection direction)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		found;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, name);
+	key.sk_collation = index->rd_indcollation[0];
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, direction, slot);
+	index_endscan(scan);
+	if (found)
+		return slot;
+	ExecDropSingleTupleTableSlot(slot);
+	return NULL;
+}
+
+/*
+ * The stream's state as 'snapshot' sees it: two index probes, one for its
+ * row in streams, one for its last event.  Its version is the greater of the
+ * row's stream_version (written when the row is: at creation, deletion and
+ * scavenging) and the version of its last stored event, so appends need not
+ * update the row.  Direct index access skips the executor's permission
+ * checks, so they are made here.
+ */
 static EsStreamState
 read_state(Datum name, Snapshot snapshot)
 {
+	const EsCatalog *cat = es_catalog();
 	EsStreamState state = {0};
-	HeapTuple	tup;
-	TupleDesc	desc;
+	Relation	rel;
+	Relation	index;
+	TupleTableSlot *slot;
 	bool		isnull;
+	Datum		d;
 
-	es_prepare(&state_plan,
-			   "SELECT stream_version, coalesce(deleted_version, 0),"
-			   "       tombstoned_at IS NOT NULL"
-			   "  FROM event_store.streams WHERE stream_name OPERATOR(pg_catalog.=) $1",
-			   1, (Oid[]) {TEXTOID});
-	if (SPI_execute_snapshot(state_plan, &name, NULL, snapshot, InvalidSnapshot,
-							 true, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read stream state");
-	if (SPI_processed == 0)
-		return state;
+	if (pg_class_aclcheck(cat->streams, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "streams");
+	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	state.exists = true;
-	state.version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	state.deleted_version = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	state.tombstoned = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	rel = table_open(cat->streams, AccessShareLock);
+	index = index_open(cat->streams_name_idx, AccessShareLock);
+	slot = probe_by_name(rel, index, name, snapshot, ForwardScanDirection);
+	if (slot)
+	{
+		state.exists = true;
+		state.version = DatumGetInt64(slot_getattr(slot, Anum_streams_stream_version, &isnull));
+		d = slot_getattr(slot, Anum_streams_deleted_version, &isnull);
+		state.deleted_version = isnull ? 0 : DatumGetInt64(d);
+		(void) slot_getattr(slot, Anum_streams_tombstoned_at, &isnull);
+		state.tombstoned = !isnull;
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+
+	if (!state.exists)
+		return state;			/* no row, no events */
+
+	rel = table_open(cat->events, AccessShareLock);
+	index = index_open(cat->events_stream_version_idx, AccessShareLock);
+	slot = probe_by_name(rel, index, name, snapshot, BackwardScanDirection);
+	if (slot)
+	{
+		state.version = Max(state.version,
+							DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull)));
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+
 	return state;
 }
 
@@ -89,12 +152,15 @@ es_lock_stream(const char *stream, Datum name)
 										VARSIZE_ANY_EXHDR(t), 0);
 	LOCKTAG		tag;
 	EsStreamState state;
+	Snapshot	snapshot;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
 						 ES_LOCKTAG_STREAM);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	state = read_state(name, GetLatestSnapshot());
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	state = read_state(name, snapshot);
+	UnregisterSnapshot(snapshot);
 	if (IsolationUsesXactSnapshot())
 	{
 		EsStreamState seen = read_state(name, GetTransactionSnapshot());
@@ -219,12 +285,15 @@ es_delete_stream(PG_FUNCTION_ARGS)
 		es_prepare(&tombstone_plan,
 				   "INSERT INTO event_store.streams AS s (stream_name, category, stream_version,"
 				   "       deleted_version, tombstoned_at)"
-				   " VALUES ($1, $2, 0, 0, pg_catalog.now())"
+				   " VALUES ($1, $2, $3, $3, pg_catalog.now())"
 				   " ON CONFLICT (stream_name) DO UPDATE"
-				   "   SET deleted_version = s.stream_version, tombstoned_at = pg_catalog.now()",
-				   2, (Oid[]) {TEXTOID, TEXTOID});
+				   "   SET stream_version = excluded.stream_version,"
+				   "       deleted_version = excluded.deleted_version,"
+				   "       tombstoned_at = excluded.tombstoned_at",
+				   3, (Oid[]) {TEXTOID, TEXTOID, INT8OID});
 		if (SPI_execute_plan(tombstone_plan,
-							 (Datum[]) {name, CStringGetTextDatum(es_category_of(stream, strlen(stream)))},
+							 (Datum[]) {name, CStringGetTextDatum(es_category_of(stream, strlen(stream))),
+							 Int64GetDatum(state.version)},
 							 NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not tombstone stream \"%s\"", stream);
 	}
@@ -232,10 +301,11 @@ es_delete_stream(PG_FUNCTION_ARGS)
 	{
 		/* A deletion mark at the last version; scavenge() removes the events. */
 		es_prepare(&soft_delete_plan,
-				   "UPDATE event_store.streams SET deleted_version = stream_version"
+				   "UPDATE event_store.streams SET stream_version = $2, deleted_version = $2"
 				   " WHERE stream_name OPERATOR(pg_catalog.=) $1",
-				   1, (Oid[]) {TEXTOID});
-		if (SPI_execute_plan(soft_delete_plan, &name, NULL, false, 0) != SPI_OK_UPDATE)
+				   2, (Oid[]) {TEXTOID, INT8OID});
+		if (SPI_execute_plan(soft_delete_plan, (Datum[]) {name, Int64GetDatum(state.version)},
+							 NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not delete stream \"%s\"", stream);
 	}
 
