@@ -62,7 +62,7 @@ if [ ! -f "$data/PG_VERSION" ]; then
         echo "wal_level = logical"
         echo "max_replication_slots = 10"
         echo "max_wal_senders = 10"
-        if "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+        if as_owner "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
             echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'"
         fi
     } >>"$data/postgresql.conf"
