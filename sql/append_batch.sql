@@ -93,7 +93,7 @@ SELECT event_store.append_to_stream('cart-2', 0, ARRAY[
 \echo :SQLSTATE
 SELECT event_store.stream_version('cart-2');
 SELECT count(*) AS events FROM event_store.events;
-SELECT stream_name, stream_version FROM event_store.streams ORDER BY stream_name;
+SELECT stream_name, event_store.stream_version(stream_name) FROM event_store.streams ORDER BY stream_name;
 -- ... and the ids it did not write are free for the next append
 SELECT event_store.append_to_stream('cart-2', 0, ARRAY[
     event_store.event('A', '{}', NULL, '00000000-0000-4000-8000-000000000011'),

@@ -82,7 +82,7 @@ SELECT event_store.stream_version('order-3');
 SELECT stream_name, stream_version, event_id, event_type
   FROM event_store.events
  ORDER BY global_position;
-SELECT stream_name, stream_version, category
+SELECT stream_name, event_store.stream_version(stream_name), category
   FROM event_store.streams
  ORDER BY stream_name;
 SELECT stream_name,
