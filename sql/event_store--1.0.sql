@@ -546,6 +546,11 @@ BEGIN
     -- DELETE is for deleting streams and scavenging; nobody UPDATEs events.
     EXECUTE format('GRANT DELETE ON event_store.events, event_store.streams TO %s', role);
     EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA event_store TO %s', role);
+    -- Handing out levels stays with the owner: for anyone else GRANT would
+    -- only warn and grant nothing.
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION event_store.grant_reader(regrole), '
+                   'event_store.grant_writer(regrole), event_store.grant_admin(regrole) '
+                   'FROM %s', role);
 END
 $$;
 COMMENT ON FUNCTION event_store.grant_admin(regrole) IS
