@@ -180,7 +180,7 @@ SELECT event_store.record_snapshot('s-1', 1, 'T', NULL);
 \echo :SQLSTATE
 
 -- none of it wrote anything
-SELECT left(stream_name, 8) AS name, octet_length(stream_name) AS bytes, stream_version
+SELECT left(stream_name, 8) AS name, octet_length(stream_name) AS bytes, event_store.stream_version(stream_name)
   FROM event_store.streams ORDER BY stream_id;
 SELECT count(*) AS events FROM event_store.events;
 SELECT count(*) AS snapshots FROM event_store.snapshots;
