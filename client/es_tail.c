@@ -391,7 +391,8 @@ stream(void)
 		{
 			/*
 			 * Nothing buffered: show what we have at once, acknowledge it
-			 * within a second, and wait for the socket until then.
+			 * within 100 ms (fewer repeats after a crash, still few
+			 * messages), and wait for the socket until then.
 			 */
 			fd_set		input;
 			struct timeval timeout;
@@ -400,7 +401,7 @@ stream(void)
 			int			sock = PQsocket(conn);
 
 			out_write();
-			interval = (written_lsn != reported_lsn) ? INT64_C(1000000) :
+			interval = (written_lsn != reported_lsn) ? INT64_C(100000) :
 				(int64_t) status_interval * 1000000;
 			wait = interval - (now_usec() - last_status);
 			if (wait <= 0)
