@@ -60,7 +60,8 @@ as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
 	echo "wal_level = logical"
 	echo "max_replication_slots = 10"
 	echo "fsync = on"
-	if "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+	# (not "| grep -q": under pipefail, grep's early exit fails the pipe)
+	if "$bindir/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries' >/dev/null; then
 		echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json, event_store'"
 	fi
 } >>"$work/data/postgresql.conf"
