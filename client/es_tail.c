@@ -380,36 +380,31 @@ stream(void)
 		char	   *buf = NULL;
 		int			len;
 
-		if (now_usec() - last_status >= (int64_t) status_interval * 1000000)
+		/*
+		 * Acknowledge what was received within 100 ms, busy or not (fewer
+		 * repeats after a crash, still few messages); when idle, send a
+		 * status update every status_interval all the same.
+		 */
+		int64_t		interval = (written_lsn != reported_lsn) ? INT64_C(100000) :
+			(int64_t) status_interval * 1000000;
+		int64_t		wait = interval - (now_usec() - last_status);
+
+		if (wait <= 0)
 		{
 			send_feedback(true, false);
 			last_status = now_usec();
+			continue;
 		}
 
 		len = PQgetCopyData(conn, &buf, 1);
 		if (len == 0)
 		{
-			/*
-			 * Nothing buffered: show what we have at once, acknowledge it
-			 * within 100 ms (fewer repeats after a crash, still few
-			 * messages), and wait for the socket until then.
-			 */
+			/* nothing buffered: show what we have, wait for the socket */
 			fd_set		input;
 			struct timeval timeout;
-			int64_t		interval;
-			int64_t		wait;
 			int			sock = PQsocket(conn);
 
 			out_write();
-			interval = (written_lsn != reported_lsn) ? INT64_C(100000) :
-				(int64_t) status_interval * 1000000;
-			wait = interval - (now_usec() - last_status);
-			if (wait <= 0)
-			{
-				send_feedback(true, false);
-				last_status = now_usec();
-				continue;
-			}
 			timeout.tv_sec = wait / 1000000;
 			timeout.tv_usec = wait % 1000000;
 			FD_ZERO(&input);
