@@ -94,5 +94,20 @@ SELECT event_store.scavenge() AS scavenged;
 -- only "Kept"; its position shows the rolled-back appends' positions stay unused
 SELECT pg_temp.stable(data) FROM pg_logical_slot_get_changes('decode_format', NULL, NULL);
 
+-- The plugin remembers per relation OID whether it is event_store.events;
+-- DROP and CREATE EXTENSION give the table a new OID and the slot keeps
+-- decoding, before and after, in the same backend.
+SELECT event_store.append_to_stream('order-3', 1, ARRAY[
+    event_store.event('BeforeRecreate', '{}', NULL, '00000000-0000-7000-8000-000000000007')]);
+SET client_min_messages = warning;
+DROP EXTENSION event_store CASCADE;
+CREATE EXTENSION event_store;
+RESET client_min_messages;
+SELECT event_store.append_to_stream('order-1', 0, ARRAY[
+    event_store.event('AfterRecreate', '{}', NULL, '00000000-0000-7000-8000-000000000006')]);
+INSERT INTO public.events VALUES (100);
+SELECT data::jsonb->>'position' AS position, data::jsonb->>'type' AS type
+  FROM pg_logical_slot_get_changes('decode_format', NULL, NULL);
+
 DROP TABLE public.not_events, public.events;
 SELECT pg_drop_replication_slot('decode_format');
