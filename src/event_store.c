@@ -20,6 +20,7 @@
 #include "common/md5.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -140,7 +141,9 @@ es_check_stream_name(const char *name, int len)
 	if (len > ES_MAX_STREAM_NAME_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("stream name \"%.32s...\" is too long", name),
+				 /* cut at a character boundary: half a character is not UTF-8 */
+				 errmsg("stream name \"%.*s...\" is too long",
+						pg_mbcliplen(name, len, 32), name),
 				 errdetail("A stream name has at most %d bytes, but this one has %d.",
 						   ES_MAX_STREAM_NAME_BYTES, len)));
 	if (name[0] == '$')
