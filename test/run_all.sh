@@ -42,6 +42,25 @@ if describe_config 2>/dev/null | grep -q '^output_plugin_libraries'; then
     cluster_opts+=(-o "output_plugin_libraries=pgoutput, test_decoding, wal2json, event_store")
 fi
 
+# Opt-in hooks (used by `make sanitize`): EVENT_STORE_SERVER_CONF names a file
+# of extra server settings (postgresql.conf lines), EVENT_STORE_SERVER_ENV
+# holds KEY=VALUE words for the servers' environment.  pg_ctlcluster starts a
+# server with nothing but its cluster's 'environment' file, so the
+# pg_virtualenv clusters get the words there and are restarted; Perl tests'
+# servers inherit the environment and read TEMP_CONFIG.
+venv_env=()
+if [ -n "${EVENT_STORE_SERVER_CONF:-}" ]; then
+    while IFS= read -r line; do
+        [ -n "$line" ] && cluster_opts+=(-o "$(printf '%s' "$line" | sed -E "s/^ *([a-z_]+) *= *'?([^']*)'? *$/\1=\2/")")
+    done <"$EVENT_STORE_SERVER_CONF"
+fi
+if [ -n "${EVENT_STORE_SERVER_ENV:-}" ]; then
+    venv_env=(sh -c 'for kv in $EVENT_STORE_SERVER_ENV; do
+            printf "%s = '\''%s'\''\n" "${kv%%=*}" "${kv#*=}"; done \
+            >>"${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$PGVERSION/regress/environment" &&
+        pg_ctlcluster "$PGVERSION" regress restart && exec "$@"' venv_env)
+fi
+
 count() {						# count <suite> <passed> <failed>
     passed=$((passed + $2))
     failed=$((failed + $3))
@@ -52,7 +71,7 @@ count() {						# count <suite> <passed> <failed>
 # pg_regress (PG 15) prints one "name ... ok|FAILED" line per test.
 run_pg_regress() {
     local out="$log_dir/installcheck.log" ok bad
-    pg_virtualenv -t "${cluster_opts[@]}" \
+    pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
         make -s PG_CONFIG="$PG_CONFIG" installcheck >"$out" 2>&1
     local rc=$?
     cat "$out"
@@ -79,7 +98,7 @@ count_prove() {					# count_prove <suite> <log> <rc>
 run_pgtap() {
     local out="$log_dir/pgtap.log"
     [ -n "$(ls test/*.sql 2>/dev/null)" ] || return 0
-    pg_virtualenv -t "${cluster_opts[@]}" sh -c '
+    pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" sh -c '
         createdb event_store_tap &&
         pg_prove -d event_store_tap --failures test/*.sql' >"$out" 2>&1
     local rc=$?
@@ -101,6 +120,9 @@ run_perl_tap() {
     local env=(PATH="$bindir:$PATH" PERL5LIB="$pgxs_dir/test/perl:$tree/test/perl"
                TESTDIR="$log_dir" PG_REGRESS="$pgxs_dir/test/regress/pg_regress"
                EVENT_STORE_TOP="$tree")
+    # shellcheck disable=SC2206
+    [ -n "${EVENT_STORE_SERVER_ENV:-}" ] && env+=($EVENT_STORE_SERVER_ENV)
+    [ -n "${EVENT_STORE_SERVER_CONF:-}" ] && env+=(TEMP_CONFIG="$EVENT_STORE_SERVER_CONF")
     if [ "$(id -u)" -eq 0 ]; then
         # PostgreSQL refuses to run as root: the clusters belong to postgres.
         su postgres -s /bin/bash -c "cd '$tree' && env $(printf '%q ' "${env[@]}") prove -v test/t/*.pl" >"$out" 2>&1
