@@ -93,6 +93,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	EsStreamState state;
 	int64		version;
 	int64	   *positions;
+	int64		last_position;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -161,10 +162,12 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not create stream \"%s\"", stream);
 	}
 
+	/* SPI_finish frees what was palloc'd since SPI_connect: positions too */
+	last_position = positions[nevents - 1];
 	SPI_finish();
 
 	if (es_notify)
-		notify_append(stream, state.version + 1, version, positions[nevents - 1]);
+		notify_append(stream, state.version + 1, version, last_position);
 
 	PG_RETURN_INT64(version);
 }
