@@ -96,6 +96,9 @@ CREATE OR REPLACE FUNCTION event_store.grant_writer(role regrole) RETURNS void
     SET search_path = event_store, pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
+    END IF;
     PERFORM event_store.grant_reader(role);
     -- INSERT only: events stay append-only for writers.
     EXECUTE format('GRANT INSERT ON event_store.events TO %s', role);

@@ -411,6 +411,10 @@ BEGIN
                   DETAIL = format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
     END IF;
 
+    IF sub.checkpoint = 9223372036854775807 THEN
+        RETURN;                 -- nothing can come after the last position
+    END IF;
+
     IF sub.source = '$all' THEN
         RETURN QUERY
             SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count);
@@ -492,6 +496,9 @@ CREATE FUNCTION event_store.grant_reader(role regrole) RETURNS void
     SET search_path = event_store, pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
+    END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA event_store TO %s', role);
     EXECUTE format('GRANT SELECT ON event_store.events, event_store.streams, '
                    'event_store.snapshots, event_store.subscriptions TO %s', role);
@@ -516,6 +523,9 @@ CREATE FUNCTION event_store.grant_writer(role regrole) RETURNS void
     SET search_path = event_store, pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
+    END IF;
     PERFORM event_store.grant_reader(role);
     -- INSERT only: events stay append-only for writers.
     EXECUTE format('GRANT INSERT ON event_store.events TO %s', role);
@@ -542,6 +552,9 @@ CREATE FUNCTION event_store.grant_admin(role regrole) RETURNS void
     SET search_path = event_store, pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
+    END IF;
     PERFORM event_store.grant_writer(role);
     -- DELETE is for deleting streams and scavenging; nobody UPDATEs events.
     EXECUTE format('GRANT DELETE ON event_store.events, event_store.streams TO %s', role);

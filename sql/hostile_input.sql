@@ -7,9 +7,9 @@
 -- "The store" is the content of the four tables.  The position sequence is
 -- not part of it: a refused append may have drawn positions, which stay
 -- unused (SPEC: "positions of rolled-back appends stay unused").
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
-SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS hostile CASCADE;
 CREATE SCHEMA hostile;
 

@@ -77,6 +77,10 @@ SELECT event_store.set_stream_metadata('order-1', max_age => '-1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT event_store.set_stream_metadata('order-1', max_age => '0');
 \echo :LAST_ERROR_SQLSTATE
+SELECT event_store.set_stream_metadata('order-1', max_age => '1001 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT event_store.set_stream_metadata('order-9', max_age => '1000 years');
+SELECT count(*) FROM event_store.read_stream_forward('order-9');
 SELECT event_store.set_stream_metadata(NULL, max_count => 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT event_store.set_stream_metadata('$all', max_count => 1);

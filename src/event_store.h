@@ -17,6 +17,7 @@
 
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "datatype/timestamp.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
 
@@ -65,6 +66,9 @@
 #define Anum_streams_stream_version	4
 #define Anum_streams_deleted_version	6
 #define Anum_streams_tombstoned_at	7
+#define Anum_streams_max_count		8
+#define Anum_streams_max_age		9
+#define Anum_streams_truncate_before	10
 
 /* OIDs looked up once per backend; reset when any of them goes away */
 typedef struct EsCatalog
@@ -86,6 +90,9 @@ typedef struct EsStreamState
 	int64		version;		/* the version of the last event written */
 	int64		deleted_version;	/* soft-delete mark (0: none) */
 	bool		tombstoned;		/* hard-deleted */
+	int64		max_count;		/* retention limits (0 / NULL: none) */
+	int64		truncate_before;
+	Interval   *max_age;
 } EsStreamState;
 
 /* A soft-deleted stream looks like one that does not exist until appended to */
@@ -101,6 +108,7 @@ extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid 
 
 /* stream.c */
 extern EsStreamState es_lock_stream(const char *stream, Datum name);
+extern EsStreamState es_stream_state(Datum name, Snapshot snapshot, bool need_version);
 extern void es_check_expected_version(const char *stream, int64 expected,
 									  EsStreamState *state);
 extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();

@@ -51,7 +51,6 @@ static SPIPlanPtr backward_plan = NULL;
 static SPIPlanPtr all_plan = NULL;
 static SPIPlanPtr category_plan = NULL;
 static SPIPlanPtr group_plan = NULL;
-static SPIPlanPtr state_plan = NULL;
 
 static int32 get_max_count(FunctionCallInfo fcinfo, int argno);
 static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
@@ -101,8 +100,8 @@ get_stream_name(FunctionCallInfo fcinfo, int argno)
  * What a stream read may show of a stream: versions from min_version on
  * (after its soft-delete mark, its truncate_before and its max_count), and
  * events created at or after not_before (its max_age).  Returns false when
- * the stream has no row; ES002 when it is hard-deleted.  Runs inside an SPI
- * connection.
+ * the stream has no row; ES002 when it is hard-deleted.  The current version
+ * (an index probe more) is read only when asked for or needed by max_count.
  */
 typedef struct StreamView
 {
@@ -112,47 +111,29 @@ typedef struct StreamView
 } StreamView;
 
 static bool
-stream_view(const char *stream, StreamView *view)
+stream_view(const char *stream, StreamView *view, bool need_version)
 {
 	Datum		name = CStringGetTextDatum(stream);
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	int64		version;
-	int64		deleted;
-	Datum		d;
+	EsStreamState state;
 
-	es_prepare(&state_plan,
-			   "SELECT GREATEST(s.stream_version,"
-			   "                (SELECT pg_catalog.max(e.stream_version) FROM event_store.events e"
-			   "                  WHERE e.stream_name OPERATOR(pg_catalog.=) s.stream_name)),"
-			   "       coalesce(deleted_version, 0),"
-			   "       tombstoned_at IS NOT NULL, max_count, truncate_before,"
-			   "       pg_catalog.now() OPERATOR(pg_catalog.-) max_age"
-			   "  FROM event_store.streams s WHERE s.stream_name OPERATOR(pg_catalog.=) $1",
-			   1, (Oid[]) {TEXTOID});
-	if (SPI_execute_plan(state_plan, &name, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read stream state");
-	if (SPI_processed == 0)
+	state = es_stream_state(name, GetActiveSnapshot(), need_version);
+	if (!state.exists)
 		return false;
-
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	if (DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull)))
+	if (state.tombstoned)
 		es_report_tombstone(stream);
+	/* max_count counts back from the current version: read it after all */
+	if (!need_version && state.max_count > 0)
+		state = es_stream_state(name, GetActiveSnapshot(), true);
 
-	version = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	deleted = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	view->version = version > deleted ? version : 0;
-	view->min_version = deleted + 1;
-	d = SPI_getbinval(tup, desc, 4, &isnull);
-	if (!isnull)
-		view->min_version = Max(view->min_version, version - DatumGetInt64(d) + 1);
-	d = SPI_getbinval(tup, desc, 5, &isnull);
-	if (!isnull)
-		view->min_version = Max(view->min_version, DatumGetInt64(d));
-	d = SPI_getbinval(tup, desc, 6, &isnull);
-	view->not_before = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+	view->version = ES_STREAM_EXISTS(&state) ? state.version : 0;
+	view->min_version = Max(state.deleted_version + 1, state.truncate_before);
+	if (state.max_count > 0)
+		view->min_version = Max(view->min_version, state.version - state.max_count + 1);
+	view->not_before = DT_NOBEGIN;
+	if (state.max_age)
+		view->not_before = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+																   IntervalPGetDatum(state.max_age)));
 	return true;
 }
 
@@ -179,7 +160,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (!stream_view(stream, &view))
+	if (!stream_view(stream, &view, false))
 	{
 		SPI_finish();
 		return (Datum) 0;
@@ -428,9 +409,6 @@ es_stream_version(PG_FUNCTION_ARGS)
 	StreamView	view;
 	bool		found;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	found = stream_view(stream, &view);
-	SPI_finish();
+	found = stream_view(stream, &view, true);
 	PG_RETURN_INT64(found ? view.version : 0);
 }

@@ -39,12 +39,14 @@
 
 #include "event_store.h"
 
+/* beyond this, now() - max_age could leave the timestamp range */
+#define ES_MAX_AGE_YEARS 1000
+
 static SPIPlanPtr soft_delete_plan = NULL;
 static SPIPlanPtr hard_delete_events_plan = NULL;
 static SPIPlanPtr tombstone_plan = NULL;
 static SPIPlanPtr metadata_plan = NULL;
 
-static EsStreamState read_state(Datum name, Snapshot snapshot);
 
 PG_FUNCTION_INFO_V1(es_delete_stream);
 PG_FUNCTION_INFO_V1(es_set_stream_metadata);
@@ -77,14 +79,14 @@ probe_by_name(Relation rel, Relation index, Datum name, Snapshot snapshot,
 
 /*
  * The stream's state as 'snapshot' sees it: two index probes, one for its
- * row in streams, one for its last event.  Its version is the greater of the
+ * row in streams, one for its last event (skipped unless need_version).  Its version is the greater of the
  * row's stream_version (written when the row is: at creation, deletion and
  * scavenging) and the version of its last stored event, so appends need not
  * update the row.  Direct index access skips the executor's permission
  * checks, so they are made here.
  */
-static EsStreamState
-read_state(Datum name, Snapshot snapshot)
+EsStreamState
+es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 {
 	const EsCatalog *cat = es_catalog();
 	EsStreamState state = {0};
@@ -110,13 +112,23 @@ read_state(Datum name, Snapshot snapshot)
 		state.deleted_version = isnull ? 0 : DatumGetInt64(d);
 		(void) slot_getattr(slot, Anum_streams_tombstoned_at, &isnull);
 		state.tombstoned = !isnull;
+		d = slot_getattr(slot, Anum_streams_max_count, &isnull);
+		state.max_count = isnull ? 0 : DatumGetInt64(d);
+		d = slot_getattr(slot, Anum_streams_truncate_before, &isnull);
+		state.truncate_before = isnull ? 0 : DatumGetInt64(d);
+		d = slot_getattr(slot, Anum_streams_max_age, &isnull);
+		if (!isnull)
+		{
+			state.max_age = palloc(sizeof(Interval));
+			memcpy(state.max_age, DatumGetIntervalP(d), sizeof(Interval));
+		}
 		ExecDropSingleTupleTableSlot(slot);
 	}
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 
-	if (!state.exists)
-		return state;			/* no row, no events */
+	if (!state.exists || !need_version)
+		return state;			/* no row, no events; or not asked */
 
 	rel = table_open(cat->events, AccessShareLock);
 	index = index_open(cat->events_stream_version_idx, AccessShareLock);
@@ -159,11 +171,11 @@ es_lock_stream(const char *stream, Datum name)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	state = read_state(name, snapshot);
+	state = es_stream_state(name, snapshot, true);
 	UnregisterSnapshot(snapshot);
 	if (IsolationUsesXactSnapshot())
 	{
-		EsStreamState seen = read_state(name, GetTransactionSnapshot());
+		EsStreamState seen = es_stream_state(name, GetTransactionSnapshot(), true);
 
 		if (seen.exists != state.exists || seen.version != state.version ||
 			seen.deleted_version != state.deleted_version ||
@@ -341,12 +353,17 @@ es_set_stream_metadata(PG_FUNCTION_ARGS)
 		Interval   *age = PG_GETARG_INTERVAL_P(2);
 		Interval	zero = {0};
 
+		Interval	limit = {0, 0, ES_MAX_AGE_YEARS * MONTHS_PER_YEAR};
+
 		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(age),
-											  IntervalPGetDatum(&zero))) <= 0)
+											  IntervalPGetDatum(&zero))) <= 0 ||
+			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(age),
+											  IntervalPGetDatum(&limit))) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 					 errmsg("invalid max_age for stream \"%s\"", stream),
-					 errdetail("max_age must be a positive interval, or NULL for no limit.")));
+					 errdetail("max_age must be a positive interval of at most %d years, or NULL for no limit.",
+							   ES_MAX_AGE_YEARS)));
 	}
 	if (!PG_ARGISNULL(3) && PG_GETARG_INT64(3) <= 0)
 		ereport(ERROR,
