@@ -175,7 +175,12 @@ es_category_of(const char *name, int len)
 Datum
 es_stream_hash(PG_FUNCTION_ARGS)
 {
-	text	   *name = PG_GETARG_TEXT_PP(0);
+	PG_RETURN_INT64(es_stream_hash_of(PG_GETARG_TEXT_PP(0)));
+}
+
+int64
+es_stream_hash_of(text *name)
+{
 	uint8		digest[MD5_DIGEST_LENGTH];
 	const char *errstr = NULL;
 	uint64		h = 0;
@@ -189,7 +194,7 @@ es_stream_hash(PG_FUNCTION_ARGS)
 	for (i = 0; i < 8; i++)
 		h = (h << 8) | digest[i];
 
-	PG_RETURN_INT64((int64) (h >> 1));
+	return (int64) (h >> 1);
 }
 
 /*

@@ -104,6 +104,7 @@ extern bool es_notify;
 extern const EsCatalog *es_catalog(void);
 extern void es_check_stream_name(const char *name, int len);
 extern char *es_category_of(const char *name, int len);
+extern int64 es_stream_hash_of(text *name);
 extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 
 /* stream.c */

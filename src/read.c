@@ -17,13 +17,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -48,15 +54,12 @@ typedef enum StreamDirection
 
 static SPIPlanPtr forward_plan = NULL;
 static SPIPlanPtr backward_plan = NULL;
-static SPIPlanPtr all_plan = NULL;
-static SPIPlanPtr category_plan = NULL;
-static SPIPlanPtr group_plan = NULL;
 
 static int32 get_max_count(FunctionCallInfo fcinfo, int argno);
 static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
 static void read_positions(FunctionCallInfo fcinfo, const char *category,
-						   int64 from, int32 max_count, Datum *group);
+						   int64 from, int32 max_count, int32 *group);
 
 PG_FUNCTION_INFO_V1(es_read_stream_forward);
 PG_FUNCTION_INFO_V1(es_read_stream_backward);
@@ -230,107 +233,116 @@ es_read_stream_backward(PG_FUNCTION_ARGS)
  * Read events in global-position order from 'from' (of one category when
  * 'category' is set, of one consumer-group member when 'group' is), up to
  * max_count, stopping before any position the no-gap rule cannot settle.
+ *
+ * This is the hot read path: it walks the position (or category) index
+ * itself and puts each row straight into the result, without the executor.
+ * Direct access skips the executor's permission check, so it is made here.
  */
 static void
 read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
-			   int32 max_count, Datum *group)
+			   int32 max_count, int32 *group)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const EsCatalog *cat = es_catalog();
+	Relation	heap;
+	Relation	index;
+	TupleTableSlot *slot;
 	int			fresh;
+
+	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 
 	if (from < 1)
 		from = 1;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	heap = table_open(cat->events, AccessShareLock);
+	index = index_open(category ? cat->events_category_idx : cat->events_pkey, AccessShareLock);
+	slot = table_slot_create(heap, NULL);
 
 	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
 	{
 		Snapshot	snapshot;
+		IndexScanDesc scan;
+		ScanKeyData key[2];
+		int			nkeys = 0;
 		EsGapCheck	gap;
-		Datum		args[5];
-		int			ret;
-		uint64		i;
+		bool		checking = false;
+		bool		stopped = false;
 		int64		next = from;
 
 		/* In READ COMMITTED each round reads with a new snapshot. */
 		snapshot = RegisterSnapshot(GetTransactionSnapshot());
 
-		if (category == NULL)
+		if (category)
 		{
-			args[0] = Int64GetDatum(from);
-			args[1] = Int32GetDatum(max_count);
-			es_prepare(&all_plan,
-					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE global_position OPERATOR(pg_catalog.>=) $1"
-					" ORDER BY global_position LIMIT $2",
-					2, (Oid[]) {INT8OID, INT4OID});
-			ret = SPI_execute_snapshot(all_plan, args, NULL, snapshot, InvalidSnapshot,
-									   true, false, 0);
+			ScanKeyInit(&key[nkeys], 1, BTEqualStrategyNumber, F_TEXTEQ,
+						CStringGetTextDatum(category));
+			key[nkeys++].sk_collation = index->rd_indcollation[0];
 		}
-		else if (group == NULL)
-		{
-			args[0] = CStringGetTextDatum(category);
-			args[1] = Int64GetDatum(from);
-			args[2] = Int32GetDatum(max_count);
-			es_prepare(&category_plan,
-					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE category OPERATOR(pg_catalog.=) $1"
-					"   AND global_position OPERATOR(pg_catalog.>=) $2"
-					" ORDER BY global_position LIMIT $3",
-					3, (Oid[]) {TEXTOID, INT8OID, INT4OID});
-			ret = SPI_execute_snapshot(category_plan, args, NULL, snapshot, InvalidSnapshot,
-									   true, false, 0);
-		}
-		else
-		{
-			args[0] = CStringGetTextDatum(category);
-			args[1] = Int64GetDatum(from);
-			args[2] = Int32GetDatum(max_count);
-			args[3] = group[0];
-			args[4] = group[1];
-			es_prepare(&group_plan,
-					"SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-					" WHERE category OPERATOR(pg_catalog.=) $1"
-					"   AND global_position OPERATOR(pg_catalog.>=) $2"
-					"   AND event_store.stream_hash(stream_name) OPERATOR(pg_catalog.%) $5"
-					"   OPERATOR(pg_catalog.=) $4"
-					" ORDER BY global_position LIMIT $3",
-					5, (Oid[]) {TEXTOID, INT8OID, INT4OID, INT4OID, INT4OID});
-			ret = SPI_execute_snapshot(group_plan, args, NULL, snapshot, InvalidSnapshot,
-									   true, false, 0);
-		}
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read events");
+		ScanKeyInit(&key[nkeys], nkeys + 1, BTGreaterEqualStrategyNumber, F_INT8GE,
+					Int64GetDatum(from));
+		nkeys++;
+		scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+		index_rescan(scan, key, nkeys, NULL, 0);
 
-		/* Pass every missing position below each row, or stop before it. */
-		es_gap_check_begin(&gap, snapshot, category);
-		for (i = 0; i < SPI_processed; i++)
+		gap.late = false;
+		while (max_count > 0 && index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			bool		isnull;
-			int64		pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 1, &isnull));
+			Datum		values[Natts_events];
+			bool		nulls[Natts_events];
+			int64		pos;
 
-			if (pos > next && es_gap_check(&gap, next, pos - 1) < pos)
-				break;
-			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+			CHECK_FOR_INTERRUPTS();
+			slot_getallattrs(slot);
+			pos = DatumGetInt64(slot->tts_values[Anum_events_global_position - 1]);
+
+			if (group &&
+				es_stream_hash_of(DatumGetTextPP(slot->tts_values[Anum_events_stream_name - 1]))
+				% group[1] != group[0])
+				continue;
+
+			/* Pass every missing position below this row, or stop before it. */
+			if (pos > next)
+			{
+				if (!checking)
+					es_gap_check_begin(&gap, snapshot, category);
+				checking = true;
+				if (es_gap_check(&gap, next, pos - 1) < pos)
+				{
+					stopped = true;
+					break;
+				}
+			}
+
+			/* recorded_event is the row without its category */
+			memcpy(values, slot->tts_values, sizeof(Datum) * (Anum_events_category - 1));
+			memcpy(nulls, slot->tts_isnull, sizeof(bool) * (Anum_events_category - 1));
+			memcpy(values + Anum_events_category - 1, slot->tts_values + Anum_events_category,
+				   sizeof(Datum) * (Natts_events - Anum_events_category));
+			memcpy(nulls + Anum_events_category - 1, slot->tts_isnull + Anum_events_category,
+				   sizeof(bool) * (Natts_events - Anum_events_category));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+			max_count--;
 			next = pos + 1;
 		}
-		es_gap_check_end(&gap);
+		index_endscan(scan);
+		if (checking)
+			es_gap_check_end(&gap);
 		UnregisterSnapshot(snapshot);
-
-		max_count -= i;
 		from = next;
 
 		/*
 		 * Look again only where a fresh snapshot can show more: we stopped at
 		 * a commit newer than ours, and this isolation level lets us.
 		 */
-		if (i == SPI_processed || !gap.late || IsolationUsesXactSnapshot())
+		if (!stopped || !gap.late || IsolationUsesXactSnapshot())
 			break;
 	}
 
-	SPI_finish();
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
 }
 
 /*
@@ -360,7 +372,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 {
 	int32		max_count = get_max_count(fcinfo, 2);
 	char	   *category;
-	Datum		group[2];
+	int32		group[2];
 	bool		grouped;
 
 	if (PG_ARGISNULL(0))
@@ -389,8 +401,8 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 					 errmsg("invalid consumer group for category \"%s\"", category),
 					 errdetail("group_member and group_size must both be given, with 0 <= group_member < group_size."),
 					 errhint("Member k of n gets the streams whose event_store.stream_hash(name) %% n = k.")));
-		group[0] = Int32GetDatum(member);
-		group[1] = Int32GetDatum(size);
+		group[0] = member;
+		group[1] = size;
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
