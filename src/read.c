@@ -55,7 +55,7 @@ typedef enum StreamDirection
 static SPIPlanPtr forward_plan = NULL;
 static SPIPlanPtr backward_plan = NULL;
 
-static int32 get_max_count(FunctionCallInfo fcinfo, int argno);
+static int32 get_max_count(FunctionCallInfo fcinfo, int argno, const char *source);
 static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
 static void read_positions(FunctionCallInfo fcinfo, const char *category,
@@ -67,20 +67,24 @@ PG_FUNCTION_INFO_V1(es_read_all_forward);
 PG_FUNCTION_INFO_V1(es_read_category_forward);
 PG_FUNCTION_INFO_V1(es_stream_version);
 
+/*
+ * The max_count argument, ES004 unless at least 1.  'source' names what is
+ * read, as the messages show it: stream "x", category "c" or $all.
+ */
 static int32
-get_max_count(FunctionCallInfo fcinfo, int argno)
+get_max_count(FunctionCallInfo fcinfo, int argno, const char *source)
 {
 	int32		max_count;
 
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("max_count must not be NULL")));
+				 errmsg("max_count for %s must not be NULL", source)));
 	max_count = PG_GETARG_INT32(argno);
 	if (max_count <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("max_count must be at least 1"),
+				 errmsg("max_count for %s must be at least 1", source),
 				 errdetail("max_count is %d.", max_count)));
 	return max_count;
 }
@@ -145,7 +149,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *stream = get_stream_name(fcinfo, 0);
-	int32		max_count = get_max_count(fcinfo, 2);
+	int32		max_count = get_max_count(fcinfo, 2, psprintf("stream \"%s\"", stream));
 	StreamView	view;
 	int64		lo;
 	int64		hi;
@@ -351,12 +355,12 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 Datum
 es_read_all_forward(PG_FUNCTION_ARGS)
 {
-	int32		max_count = get_max_count(fcinfo, 1);
+	int32		max_count = get_max_count(fcinfo, 1, "$all");
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("from_position must not be NULL")));
+				 errmsg("from_position for $all must not be NULL")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	read_positions(fcinfo, NULL, PG_GETARG_INT64(0), max_count, NULL);
@@ -370,7 +374,7 @@ es_read_all_forward(PG_FUNCTION_ARGS)
 Datum
 es_read_category_forward(PG_FUNCTION_ARGS)
 {
-	int32		max_count = get_max_count(fcinfo, 2);
+	int32		max_count;
 	char	   *category;
 	int32		group[2];
 	bool		grouped;
@@ -384,6 +388,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("category must not be empty")));
+	max_count = get_max_count(fcinfo, 2, psprintf("category \"%s\"", category));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
