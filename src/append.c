@@ -82,7 +82,6 @@ PG_FUNCTION_INFO_V1(es_append_to_stream);
 Datum
 es_append_to_stream(PG_FUNCTION_ARGS)
 {
-	text	   *name_text;
 	char	   *stream;
 	int			stream_len;
 	int64		expected;
@@ -95,27 +94,9 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	int64	   *positions;
 	int64		last_position;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("stream name must not be NULL")));
-	name_text = PG_GETARG_TEXT_PP(0);
-	stream_len = VARSIZE_ANY_EXHDR(name_text);
-	es_check_stream_name(VARDATA_ANY(name_text), stream_len);
-	stream = text_to_cstring(name_text);
-
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("expected version for stream \"%s\" must not be NULL", stream),
-				 errhint("Use event_store.any_version() (-1) to append without a check.")));
-	expected = PG_GETARG_INT64(1);
-	if (expected < -2)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("invalid expected version for stream \"%s\"", stream),
-				 errdetail("Expected version %lld is below -2.", (long long) expected),
-				 errhint("Use a version n > 0, 0 (no stream), -1 (any version) or -2 (stream exists).")));
+	stream = es_stream_name_arg(fcinfo, 0);
+	stream_len = strlen(stream);
+	expected = es_expected_version_arg(fcinfo, 1, stream, "append");
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,

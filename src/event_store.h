@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "executor/tuptable.h"
 #include "datatype/timestamp.h"
 #include "utils/rel.h"
@@ -103,6 +104,9 @@ typedef struct EsStreamState
 extern bool es_notify;
 extern const EsCatalog *es_catalog(void);
 extern void es_check_stream_name(const char *name, int len);
+extern char *es_stream_name_arg(FunctionCallInfo fcinfo, int argno);
+extern int64 es_expected_version_arg(FunctionCallInfo fcinfo, int argno,
+									  const char *stream, const char *action);
 extern char *es_category_of(const char *name, int len);
 extern int64 es_stream_hash_of(text *name);
 extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);

@@ -56,7 +56,6 @@ static SPIPlanPtr forward_plan = NULL;
 static SPIPlanPtr backward_plan = NULL;
 
 static int32 get_max_count(FunctionCallInfo fcinfo, int argno, const char *source);
-static char *get_stream_name(FunctionCallInfo fcinfo, int argno);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
 static void read_positions(FunctionCallInfo fcinfo, const char *category,
 						   int64 from, int32 max_count, int32 *group);
@@ -87,20 +86,6 @@ get_max_count(FunctionCallInfo fcinfo, int argno, const char *source)
 				 errmsg("max_count for %s must be at least 1", source),
 				 errdetail("max_count is %d.", max_count)));
 	return max_count;
-}
-
-static char *
-get_stream_name(FunctionCallInfo fcinfo, int argno)
-{
-	text	   *name;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("stream name must not be NULL")));
-	name = PG_GETARG_TEXT_PP(argno);
-	es_check_stream_name(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
-	return text_to_cstring(name);
 }
 
 /*
@@ -148,7 +133,7 @@ static Datum
 read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *stream = get_stream_name(fcinfo, 0);
+	char	   *stream = es_stream_name_arg(fcinfo, 0);
 	int32		max_count = get_max_count(fcinfo, 2, psprintf("stream \"%s\"", stream));
 	StreamView	view;
 	int64		lo;
@@ -422,7 +407,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 Datum
 es_stream_version(PG_FUNCTION_ARGS)
 {
-	char	   *stream = get_stream_name(fcinfo, 0);
+	char	   *stream = es_stream_name_arg(fcinfo, 0);
 	StreamView	view;
 	bool		found;
 

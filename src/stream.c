@@ -233,46 +233,18 @@ es_check_expected_version(const char *stream, int64 expected, EsStreamState *sta
 }
 
 /*
- * The stream name argument of a lifecycle function: ES004 unless valid.
- */
-static char *
-stream_argument(FunctionCallInfo fcinfo, Datum *name)
-{
-	text	   *t;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("stream name must not be NULL")));
-	t = PG_GETARG_TEXT_PP(0);
-	es_check_stream_name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	*name = PointerGetDatum(t);
-	return text_to_cstring(t);
-}
-
-/*
  * delete_stream(stream_name text, expected_version bigint, hard boolean)
  */
 Datum
 es_delete_stream(PG_FUNCTION_ARGS)
 {
-	Datum		name;
-	char	   *stream = stream_argument(fcinfo, &name);
+	char	   *stream = es_stream_name_arg(fcinfo, 0);
+	Datum		name = CStringGetTextDatum(stream);
 	int64		expected;
 	bool		hard;
 	EsStreamState state;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("expected version for stream \"%s\" must not be NULL", stream),
-				 errhint("Use event_store.any_version() (-1) to delete without a check.")));
-	expected = PG_GETARG_INT64(1);
-	if (expected < -2)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("invalid expected version for stream \"%s\"", stream),
-				 errdetail("Expected version %lld is below -2.", (long long) expected)));
+	expected = es_expected_version_arg(fcinfo, 1, stream, "delete");
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
@@ -336,8 +308,8 @@ es_delete_stream(PG_FUNCTION_ARGS)
 Datum
 es_set_stream_metadata(PG_FUNCTION_ARGS)
 {
-	Datum		name;
-	char	   *stream = stream_argument(fcinfo, &name);
+	char	   *stream = es_stream_name_arg(fcinfo, 0);
+	Datum		name = CStringGetTextDatum(stream);
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			i;
