@@ -272,7 +272,8 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 	id_array = construct_array(ids, nids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 	es_prepare(&ids_plan,
 			"SELECT event_id, stream_name, stream_version"
-			"  FROM event_store.events WHERE event_id OPERATOR(pg_catalog.=) ANY ($1)",
+			"  FROM event_store.events WHERE event_id OPERATOR(pg_catalog.=) ANY ($1)"
+			" ORDER BY stream_name, stream_version",
 			1, (Oid[]) {UUIDARRAYOID});
 	if (SPI_execute_snapshot(ids_plan, (Datum[]) {PointerGetDatum(id_array)}, NULL,
 							 GetLatestSnapshot(), InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
@@ -280,34 +281,26 @@ is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *v
 	if (SPI_processed == 0)
 		return false;
 
-	/* Every event must be stored, here, at the next version in turn. */
+	/*
+	 * Every event must be stored, here, at the next version in turn: the
+	 * rows, in version order, are the batch in its order.
+	 */
 	if (SPI_processed == (uint64) nevents && nids == nevents)
 	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		exact = true;
-		int			k;
+		bool		isnull;
 
-		for (k = 0; k < nevents && exact; k++)
+		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], desc, 3, &isnull));
+		for (i = 0; i < SPI_processed && exact; i++)
 		{
-			bool		found = false;
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
 
-			for (i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				bool		isnull;
-				pg_uuid_t  *id = DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
-
-				if (memcmp(id->data, DatumGetUUIDP(events[k].event_id)->data, UUID_LEN) != 0)
-					continue;
-				found = true;
-				if (k == 0)
-					first = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-				exact = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) == first + k &&
-					DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, name,
-														 SPI_getbinval(tup, desc, 2, &isnull)));
-				break;
-			}
-			exact = exact && found;
+			exact = memcmp(id->data, DatumGetUUIDP(events[i].event_id)->data, UUID_LEN) == 0 &&
+				DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) == first + (int64) i &&
+				DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, name,
+													 SPI_getbinval(tup, desc, 2, &isnull)));
 		}
 		if (exact)
 		{
