@@ -22,7 +22,7 @@ include $(PGXS)
 
 $(OBJS): src/event_store.h
 
-.PHONY: test demo bench
+.PHONY: test demo bench soak
 # Every suite: regress + isolation, pgTAP, Perl TAP. Needs the extension
 # installed (it installs it) and root or a user that can run pg_virtualenv.
 test: all
@@ -33,6 +33,11 @@ demo: all
 
 bench: all
 	bash bench/run.sh
+
+# The soak (bench/soak.sh): everything at once for SOAK_SECONDS (default
+# 600), then every invariant checked.  Not part of `make test`.
+soak: all
+	bash bench/soak.sh
 
 # The tailing subscriber (client/es_tail.c): a small libpq program that plain
 # `make` builds next to its source; it is not installed.
