@@ -65,12 +65,13 @@ sanitize:
 		PG_CFLAGS='$(PG_CFLAGS) $(SANITIZE_FLAGS)' SHLIB_LINK='$(SANITIZE_FLAGS)'
 	$(MAKE) -C $(SANITIZE_DIR)/tree PG_CONFIG=$(PG_CONFIG) install DESTDIR=$(SANITIZE_DIR)/install
 	$(MAKE) -C $(SANITIZE_DIR)/tree PG_CONFIG=$(PG_CONFIG) clean
+	$(CC) -O2 -Wall -shared -fPIC -o $(SANITIZE_DIR)/sanitize_preload.so tools/sanitize_preload.c -ldl
 	printf "%s\n" "extension_destdir = '$(SANITIZE_DIR)/install'" \
 		"dynamic_library_path = '$(SANITIZE_DIR)/install$(pkglibdir):\$$libdir'" \
 		> $(SANITIZE_DIR)/server.conf
 	chmod -R a+rwX $(SANITIZE_DIR) && chmod 1777 $(SANITIZE_DIR)/reports
 	EVENT_STORE_SERVER_CONF=$(SANITIZE_DIR)/server.conf \
-	EVENT_STORE_SERVER_ENV="LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	EVENT_STORE_SERVER_ENV="LD_PRELOAD=$$(gcc -print-file-name=libasan.so):$(SANITIZE_DIR)/sanitize_preload.so \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SANITIZE_DIR)/reports/asan \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SANITIZE_DIR)/reports/ubsan" \
 	bash $(SANITIZE_DIR)/tree/test/run_all.sh; rc=$$?; \
