@@ -178,7 +178,7 @@ call snap2 "soak.snapshotter(2, $deadline)"
 call doom1 "soak.doomer(1, $deadline)"
 call doom2 "soak.doomer(2, $deadline)"
 call limiter "soak.limiter($deadline)"
-call scavenger "soak.scavenger($deadline)"
+PGOPTIONS="-c default_transaction_isolation=repeatable\\ read" call scavenger "soak.scavenger($deadline)"
 load=(writers hot snap1 snap2 doom1 doom2 limiter scavenger)
 
 # Progress while it runs.

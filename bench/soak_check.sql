@@ -20,6 +20,7 @@ SELECT (j->>'position')::bigint AS global_position, (j->>'id')::uuid AS event_id
   FROM (SELECT line::jsonb AS j FROM soak.slot_raw) x;
 CREATE TABLE soak.slot AS SELECT DISTINCT * FROM soak.slot_all;
 CREATE INDEX ON soak.slot (global_position);
+CREATE INDEX ON soak.slot (stream_name, stream_version);
 CREATE INDEX ON soak.seen (reader, global_position);
 ANALYZE soak.slot, soak.seen, soak.removed;
 
@@ -153,8 +154,9 @@ SELECT 'reader ' || r.reader || ': skipped events removed only after the call th
                     WHERE s.reader = r.reader AND s.global_position = x.global_position)
    AND m.at > (SELECT c.done FROM soak.calls c
                 WHERE c.reader = r.reader
-                  AND c.iter = (SELECT min(s.iter) FROM soak.seen s
-                                 WHERE s.reader = r.reader AND s.global_position > x.global_position))
+                  AND c.iter = (SELECT s.iter FROM soak.seen s
+                                 WHERE s.reader = r.reader AND s.global_position > x.global_position
+                                 ORDER BY s.global_position LIMIT 1))
  GROUP BY r.reader ORDER BY r.reader;
 
 -- 4. Subscriptions: every checkpoint ack() returned never moved back, and
