@@ -53,7 +53,8 @@ client/es_tail: client/es_tail.c
 # that the test servers load through Debian's extension_destdir (the
 # installed build is not touched, so others' servers are unaffected); the
 # ASan runtime is preloaded into the servers (LD_PRELOAD, via the hooks of
-# test/run_all.sh).  Reports go to $(SANITIZE_DIR)/reports; any report fails
+# test/run_all.sh), followed by tools/sanitize_preload.c, without which
+# Debian's postgres hangs before main() (see there).  Reports go to $(SANITIZE_DIR)/reports; any report fails
 # the target.  Needs root, like `make test`.
 SANITIZE_DIR ?= /tmp/event_store_sanitize
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
