@@ -20,7 +20,9 @@ CREATE UNLOGGED TABLE soak.seen (
     o bigint NOT NULL,
     global_position bigint NOT NULL,
     event_id uuid NOT NULL
-);
+) WITH (autovacuum_enabled = false);   -- insert-only; the checks index it (an
+                                       -- autovacuum cancelled by that would
+                                       -- show as an error in the server log)
 
 -- Every checkpoint ack() returned, in order.
 CREATE UNLOGGED TABLE soak.checkpoints (
@@ -28,7 +30,7 @@ CREATE UNLOGGED TABLE soak.checkpoints (
     iter bigint NOT NULL,
     acked bigint NOT NULL,
     checkpoint bigint NOT NULL
-);
+) WITH (autovacuum_enabled = false);
 
 -- Events physically removed, recorded by whoever removed them in the same
 -- transaction (hard deletes) or right after, in the same transaction
@@ -48,7 +50,7 @@ CREATE UNLOGGED TABLE soak.calls (
     reader text NOT NULL,
     iter bigint NOT NULL,
     done timestamptz NOT NULL
-);
+) WITH (autovacuum_enabled = false);
 
 -- The streams deleted, how, and at which version.
 CREATE TABLE soak.deleted (
@@ -73,7 +75,7 @@ CREATE TABLE soak.control (stop boolean NOT NULL);
 INSERT INTO soak.control VALUES (false);
 
 -- The logical slot's output, one JSON line per row.
-CREATE UNLOGGED TABLE soak.slot_raw (line text NOT NULL);
+CREATE UNLOGGED TABLE soak.slot_raw (line text NOT NULL) WITH (autovacuum_enabled = false);
 
 CREATE FUNCTION soak.bump(what text, by bigint DEFAULT 1) RETURNS void
 LANGUAGE sql AS $$
