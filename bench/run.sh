@@ -73,13 +73,7 @@ ncpu=$(nproc)
 echo "== building and installing event_store" >&2
 PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
 
-as_pg() {						# run a command as the cluster's owner
-    if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
-    else
-        "$@"
-    fi
-}
+. tools/pg_common.sh
 
 work=$(mktemp -d /tmp/event_store_bench.XXXXXX)
 chmod 755 "$work"
@@ -115,7 +109,7 @@ listen_addresses = ''
 unix_socket_directories = '$sock'
 port = $port
 EOF
-if as_pg "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+if pg_has_output_plugin_libraries "$bindir"; then
     echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'" >>"$pgdata/postgresql.conf"
 fi
 as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null

@@ -12,6 +12,7 @@
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
+. tools/pg_common.sh
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 bindir=$($PG_CONFIG --bindir)
@@ -30,15 +31,7 @@ chmod 777 "$log_dir"
 # Debian's output_plugin_libraries setting.
 cluster_opts=(-o wal_level=logical -o max_replication_slots=20 -o max_wal_senders=20
               -o max_locks_per_transaction=256 -o "max_prepared_transactions=10")
-# (postgres will not even describe its settings to root)
-describe_config() {
-    if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/sh -c "'$bindir/postgres' --describe-config"
-    else
-        "$bindir/postgres" --describe-config
-    fi
-}
-if describe_config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+if pg_has_output_plugin_libraries "$bindir"; then
     cluster_opts+=(-o "output_plugin_libraries=pgoutput, test_decoding, wal2json, event_store")
 fi
 

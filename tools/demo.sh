@@ -19,19 +19,13 @@ export PGUSER=postgres
 export PGDATABASE=postgres
 data="$top/.pgdata"
 
-as_owner() {
-    if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
-    else
-        "$@"
-    fi
-}
+. tools/pg_common.sh
 
 bindir=/usr/lib/postgresql/15/bin
 [ -x "$(command -v pg_config)" ] && bindir=$(pg_config --bindir)
 
 if [ "${1:-}" = "stop" ]; then
-    as_owner "$bindir/pg_ctl" -D "$data" -m fast stop
+    as_pg "$bindir/pg_ctl" -D "$data" -m fast stop
     exit 0
 fi
 
@@ -53,7 +47,7 @@ if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
     [ "$(id -u)" -ne 0 ] || chown postgres: "$data"
     chmod 700 "$data"
-    as_owner "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     {
         echo "# event_store demo settings"
         echo "listen_addresses = '127.0.0.1'"
@@ -62,15 +56,15 @@ if [ ! -f "$data/PG_VERSION" ]; then
         echo "wal_level = logical"
         echo "max_replication_slots = 10"
         echo "max_wal_senders = 10"
-        if as_owner "$bindir/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+        if pg_has_output_plugin_libraries "$bindir"; then
             echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'"
         fi
     } >>"$data/postgresql.conf"
 fi
 
-if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     echo "== start PostgreSQL on 127.0.0.1:$PGPORT"
-    as_owner "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w start >/dev/null
+    as_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w start >/dev/null
 fi
 
 echo "== walkthrough (tools/demo.sql)"
