@@ -93,7 +93,8 @@ get_max_count(FunctionCallInfo fcinfo, int argno, const char *source)
  * (after its soft-delete mark, its truncate_before and its max_count), and
  * events created at or after not_before (its max_age).  Returns false when
  * the stream has no row; ES002 when it is hard-deleted.  The current version
- * (an index probe more) is read only when asked for or needed by max_count.
+ * (an index probe more) is read only when asked for or needed by max_count
+ * (es_stream_state knows when).
  */
 typedef struct StreamView
 {
@@ -113,9 +114,6 @@ stream_view(const char *stream, StreamView *view, bool need_version)
 		return false;
 	if (state.tombstoned)
 		es_report_tombstone(stream);
-	/* max_count counts back from the current version: read it after all */
-	if (!need_version && state.max_count > 0)
-		state = es_stream_state(name, GetActiveSnapshot(), true);
 
 	view->version = ES_STREAM_EXISTS(&state) ? state.version : 0;
 	view->min_version = Max(state.deleted_version + 1, state.truncate_before);

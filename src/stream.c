@@ -47,7 +47,6 @@ static SPIPlanPtr hard_delete_events_plan = NULL;
 static SPIPlanPtr tombstone_plan = NULL;
 static SPIPlanPtr metadata_plan = NULL;
 
-
 PG_FUNCTION_INFO_V1(es_delete_stream);
 PG_FUNCTION_INFO_V1(es_set_stream_metadata);
 
@@ -79,11 +78,13 @@ probe_by_name(Relation rel, Relation index, Datum name, Snapshot snapshot,
 
 /*
  * The stream's state as 'snapshot' sees it: two index probes, one for its
- * row in streams, one for its last event (skipped unless need_version).  Its version is the greater of the
+ * row in streams, one for its last event.  Its version is the greater of the
  * row's stream_version (written when the row is: at creation, deletion and
  * scavenging) and the version of its last stored event, so appends need not
- * update the row.  Direct index access skips the executor's permission
- * checks, so they are made here.
+ * update the row.  The second probe is skipped unless the caller needs the
+ * version or the stream's max_count does (it counts back from it).  Direct
+ * index access skips the executor's permission checks, so they are made
+ * here.
  */
 EsStreamState
 es_stream_state(Datum name, Snapshot snapshot, bool need_version)
@@ -127,8 +128,8 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 
-	if (!state.exists || !need_version)
-		return state;			/* no row, no events; or not asked */
+	if (!state.exists || (!need_version && state.max_count == 0))
+		return state;			/* no row, no events; or not needed */
 
 	rel = table_open(cat->events, AccessShareLock);
 	index = index_open(cat->events_stream_version_idx, AccessShareLock);
