@@ -92,8 +92,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-as_pg "$bindir/initdb" -D "$pgdata" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
-    --no-sync >/dev/null
+pg_init_cluster "$bindir" "$pgdata"
 cat >>"$pgdata/postgresql.conf" <<EOF
 
 # event_store benchmark (bench/run.sh)
@@ -109,9 +108,6 @@ listen_addresses = ''
 unix_socket_directories = '$sock'
 port = $port
 EOF
-if pg_has_output_plugin_libraries "$bindir"; then
-    echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'" >>"$pgdata/postgresql.conf"
-fi
 as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null
 
 export PGHOST=$sock PGPORT=$port PGUSER=postgres

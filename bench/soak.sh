@@ -71,8 +71,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-as_pg "$bindir/initdb" -D "$pgdata" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
-    --no-sync >/dev/null
+pg_init_cluster "$bindir" "$pgdata"
 cat >>"$pgdata/postgresql.conf" <<EOF
 
 # event_store soak (bench/soak.sh)
@@ -86,9 +85,6 @@ port = $port
 log_line_prefix = '%m [%p] %e %a: '
 log_min_messages = warning
 EOF
-if pg_has_output_plugin_libraries "$bindir"; then
-    echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'" >>"$pgdata/postgresql.conf"
-fi
 as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null
 
 export PGHOST=$sock PGPORT=$port PGUSER=postgres PGDATABASE=soak

@@ -47,7 +47,7 @@ if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
     [ "$(id -u)" -ne 0 ] || chown postgres: "$data"
     chmod 700 "$data"
-    as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_init_cluster "$bindir" "$data"
     {
         echo "# event_store demo settings"
         echo "listen_addresses = '127.0.0.1'"
@@ -56,9 +56,6 @@ if [ ! -f "$data/PG_VERSION" ]; then
         echo "wal_level = logical"
         echo "max_replication_slots = 10"
         echo "max_wal_senders = 10"
-        if pg_has_output_plugin_libraries "$bindir"; then
-            echo "output_plugin_libraries = 'pgoutput, test_decoding, event_store'"
-        fi
     } >>"$data/postgresql.conf"
 fi
 
