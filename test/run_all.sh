@@ -19,7 +19,30 @@ bindir=$($PG_CONFIG --bindir)
 pgxs_dir=$(dirname "$($PG_CONFIG --pgxs)")/..
 
 # The same build-and-install path as the Docker image (docker/build.sh).
-PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null || { echo "build/install failed" >&2; exit 1; }
+# EVENT_STORE_DESTDIR=/some/dir installs into that private DESTDIR instead,
+# and the test servers load the extension from there (Debian's
+# extension_destdir), so several checkouts can test side by side without
+# overwriting each other's installed build.
+if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
+    { make -s PG_CONFIG="$PG_CONFIG" all &&
+      make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
+        { echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
+    chmod -R a+rX "$EVENT_STORE_DESTDIR"
+    destdir_conf="$EVENT_STORE_DESTDIR/server.conf"
+    { [ -n "${EVENT_STORE_SERVER_CONF:-}" ] && cat "$EVENT_STORE_SERVER_CONF"
+      printf "%s\n" "extension_destdir = '$EVENT_STORE_DESTDIR'" \
+        "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+    } >"$destdir_conf"
+    chmod a+r "$destdir_conf"
+    export EVENT_STORE_SERVER_CONF="$destdir_conf"
+else
+    PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null || { echo "build/install failed" >&2; exit 1; }
+fi
+
+# EVENT_STORE_SUITES picks suites (default: all of them), e.g. "regress perl";
+# REGRESS/ISOLATION (make variables) and EVENT_STORE_TAP="test/t/030*.pl"
+# and EVENT_STORE_PGTAP="test/api.sql" narrow them further.
+suites=" ${EVENT_STORE_SUITES:-regress pgtap perl} "
 
 passed=0
 failed=0
@@ -65,7 +88,8 @@ count() {						# count <suite> <passed> <failed>
 run_pg_regress() {
     local out="$log_dir/installcheck.log" ok bad
     pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
-        make -s PG_CONFIG="$PG_CONFIG" installcheck >"$out" 2>&1
+        make -s PG_CONFIG="$PG_CONFIG" ${REGRESS+REGRESS="$REGRESS"} \
+            ${ISOLATION+ISOLATION="$ISOLATION"} installcheck >"$out" 2>&1
     local rc=$?
     cat "$out"
     ok=$(grep -cE '\.\.\. ok|^ok ' "$out")
@@ -93,7 +117,7 @@ run_pgtap() {
     [ -n "$(ls test/*.sql 2>/dev/null)" ] || return 0
     pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" sh -c '
         createdb event_store_tap &&
-        pg_prove -d event_store_tap --failures test/*.sql' >"$out" 2>&1
+        pg_prove -d event_store_tap --failures '"${EVENT_STORE_PGTAP:-test/*.sql}" >"$out" 2>&1
     local rc=$?
     cat "$out"
     count_prove pgtap "$out" "$rc"
@@ -118,18 +142,18 @@ run_perl_tap() {
     [ -n "${EVENT_STORE_SERVER_CONF:-}" ] && env+=(TEMP_CONFIG="$EVENT_STORE_SERVER_CONF")
     if [ "$(id -u)" -eq 0 ]; then
         # PostgreSQL refuses to run as root: the clusters belong to postgres.
-        su postgres -s /bin/bash -c "cd '$tree' && env $(printf '%q ' "${env[@]}") prove -v test/t/*.pl" >"$out" 2>&1
+        su postgres -s /bin/bash -c "cd '$tree' && env $(printf '%q ' "${env[@]}") prove -v ${EVENT_STORE_TAP:-test/t/*.pl}" >"$out" 2>&1
     else
-        (cd "$tree" && env "${env[@]}" prove -v test/t/*.pl) >"$out" 2>&1
+        (cd "$tree" && env "${env[@]}" prove -v ${EVENT_STORE_TAP:-test/t/*.pl}) >"$out" 2>&1
     fi
     rc=$?
     cat "$out"
     count_prove perl-tap "$out" "$rc"
 }
 
-run_pg_regress
-run_pgtap
-run_perl_tap
+[[ $suites == *" regress "* ]] && run_pg_regress
+[[ $suites == *" pgtap "* ]] && run_pgtap
+[[ $suites == *" perl "* ]] && run_perl_tap
 
 echo
 if [ ${#failed_suites[@]} -gt 0 ]; then
