@@ -45,7 +45,7 @@ $node->restart;
 
 is($node->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'event_store'"),
-	'1.1', 'the extension is created at the default version');
+	'1.2', 'the extension is created at the default version');
 my $has_setting = $node->safe_psql('postgres',
 	"SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'");
 SKIP:
