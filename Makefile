@@ -20,7 +20,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/event_store.h
+$(OBJS): src/event_store.h src/events.h
 
 .PHONY: test demo bench soak
 # Every suite: regress + isolation, pgTAP, Perl TAP. Needs the extension

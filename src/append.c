@@ -41,36 +41,16 @@
 #include "utils/uuid.h"
 
 #include "event_store.h"
-
-/* One event of the batch, as given (new_event) */
-typedef struct NewEvent
-{
-	Datum		event_id;		/* uuid, made here when the caller gave none */
-	bool		id_given;
-	Datum		event_type;
-	Datum		data;
-	bool		data_null;
-	Datum		metadata;
-	bool		metadata_null;
-	Datum		causation_id;
-	bool		causation_null;
-	Datum		correlation_id;
-	bool		correlation_null;
-} NewEvent;
+#include "events.h"
 
 static SPIPlanPtr ids_plan = NULL;
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr insert_batch_plan = NULL;
 static SPIPlanPtr create_stream_plan = NULL;
 
-static NewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
-static bool is_retry(const char *stream, Datum name, NewEvent *events, int nevents,
+static EsNewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
+static bool is_retry(const char *stream, Datum name, EsNewEvent *events, int nevents,
 					 int64 *version);
 static int	uuid_datum_cmp(const void *a, const void *b);
 static void draw_positions(Oid seq, int64 *positions, int n);
-static void insert_events(const char *stream, Datum name, Datum category, int64 version,
-						  NewEvent *events, int64 *positions, int n);
-static Datum array_of(Datum *elems, bool *nulls, int n, Oid type);
 static void notify_append(const char *stream, int64 first, int64 last, int64 position);
 
 PG_FUNCTION_INFO_V1(es_append_to_stream);
@@ -85,7 +65,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	char	   *stream;
 	int			stream_len;
 	int64		expected;
-	NewEvent   *events;
+	EsNewEvent *events;
 	int			nevents;
 	Datum		name;
 	Datum		category;
@@ -124,7 +104,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	positions = palloc(sizeof(int64) * nevents);
 	draw_positions(es_catalog()->position_seq, positions, nevents);
 
-	insert_events(stream, name, category, state.version, events, positions, nevents);
+	es_insert_events(stream, name, category, state.version, events, positions, nevents);
 
 	/*
 	 * A new stream gets its row.  An existing one needs no update: its version
@@ -157,13 +137,13 @@ es_append_to_stream(PG_FUNCTION_ARGS)
  * Check and unpack the new_event[] argument.  Every refusal names the stream
  * and, where it applies, the (1-based) index of the offending event.
  */
-static NewEvent *
+static EsNewEvent *
 unpack_events(const char *stream, ArrayType *array, int *nevents)
 {
 	Datum	   *elems;
 	bool	   *elem_nulls;
 	int			n;
-	NewEvent   *events;
+	EsNewEvent *events;
 	TupleDesc	tupdesc;
 	int			i;
 
@@ -182,11 +162,11 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 				 errdetail("An append needs at least one event.")));
 
 	tupdesc = lookup_rowtype_tupdesc(ARR_ELEMTYPE(array), -1);
-	events = palloc0(sizeof(NewEvent) * n);
+	events = palloc0(sizeof(EsNewEvent) * n);
 
 	for (i = 0; i < n; i++)
 	{
-		NewEvent   *ev = &events[i];
+		EsNewEvent *ev = &events[i];
 		HeapTupleHeader td;
 		HeapTupleData tuple;
 		Datum		fields[6];
@@ -242,7 +222,7 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
  * returned.  Ids stored anywhere else, or a partial match, are ES003.
  */
 static bool
-is_retry(const char *stream, Datum name, NewEvent *events, int nevents, int64 *version)
+is_retry(const char *stream, Datum name, EsNewEvent *events, int nevents, int64 *version)
 {
 	Datum	   *ids = palloc(sizeof(Datum) * nevents);
 	int			nids = 0;
@@ -366,119 +346,6 @@ draw_positions(Oid seq, int64 *positions, int n)
 		if (bucket == high && i < n)
 			es_lock_bucket_shared(++high);
 	}
-}
-
-/*
- * Insert the batch: one row with a plan for one row (the common case), or
- * all rows with one statement over arrays, so that a batch pays for one
- * executor start, not one per event.
- */
-static void
-insert_events(const char *stream, Datum name, Datum category, int64 version,
-			  NewEvent *events, int64 *positions, int n)
-{
-	Datum		created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	int			ret;
-
-	if (n == 1)
-	{
-		NewEvent   *ev = &events[0];
-		Datum		values[11] = {
-			Int64GetDatum(positions[0]), name, category, Int64GetDatum(version + 1),
-			ev->event_id, ev->event_type, ev->data, ev->metadata,
-			ev->causation_id, ev->correlation_id, created_at
-		};
-		char		nulls[11] = {
-			' ', ' ', ' ', ' ', ' ', ' ',
-			ev->data_null ? 'n' : ' ', ev->metadata_null ? 'n' : ' ',
-			ev->causation_null ? 'n' : ' ', ev->correlation_null ? 'n' : ' ', ' '
-		};
-
-		es_prepare(&insert_plan,
-				   "INSERT INTO event_store.events (global_position, stream_name, category,"
-				   " stream_version, event_id, event_type, data, metadata, causation_id,"
-				   " correlation_id, created_at)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-				   11, (Oid[]) {INT8OID, TEXTOID, TEXTOID, INT8OID, UUIDOID, TEXTOID,
-				   JSONBOID, JSONBOID, UUIDOID, UUIDOID, TIMESTAMPTZOID});
-		ret = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-	}
-	else
-	{
-		Datum	   *cols[8];
-		bool	   *isnull[8];
-		Datum		values[11];
-		int			c;
-		int			i;
-
-		for (c = 0; c < 8; c++)
-		{
-			cols[c] = palloc(sizeof(Datum) * n);
-			isnull[c] = palloc0(sizeof(bool) * n);
-		}
-		for (i = 0; i < n; i++)
-		{
-			NewEvent   *ev = &events[i];
-
-			cols[0][i] = Int64GetDatum(positions[i]);
-			cols[1][i] = Int64GetDatum(version + i + 1);
-			cols[2][i] = ev->event_id;
-			cols[3][i] = ev->event_type;
-			cols[4][i] = ev->data;
-			isnull[4][i] = ev->data_null;
-			cols[5][i] = ev->metadata;
-			isnull[5][i] = ev->metadata_null;
-			cols[6][i] = ev->causation_id;
-			isnull[6][i] = ev->causation_null;
-			cols[7][i] = ev->correlation_id;
-			isnull[7][i] = ev->correlation_null;
-		}
-
-		values[0] = name;
-		values[1] = category;
-		values[2] = created_at;
-		values[3] = array_of(cols[0], isnull[0], n, INT8OID);
-		values[4] = array_of(cols[1], isnull[1], n, INT8OID);
-		values[5] = array_of(cols[2], isnull[2], n, UUIDOID);
-		values[6] = array_of(cols[3], isnull[3], n, TEXTOID);
-		values[7] = array_of(cols[4], isnull[4], n, JSONBOID);
-		values[8] = array_of(cols[5], isnull[5], n, JSONBOID);
-		values[9] = array_of(cols[6], isnull[6], n, UUIDOID);
-		values[10] = array_of(cols[7], isnull[7], n, UUIDOID);
-
-		es_prepare(&insert_batch_plan,
-				   "INSERT INTO event_store.events (global_position, stream_name, category,"
-				   " stream_version, event_id, event_type, data, metadata, causation_id,"
-				   " correlation_id, created_at)"
-				   " SELECT u.p, $1, $2, u.v, u.i, u.t, u.d, u.m, u.c, u.r, $3"
-				   "   FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5),"
-				   "                   pg_catalog.unnest($6), pg_catalog.unnest($7),"
-				   "                   pg_catalog.unnest($8), pg_catalog.unnest($9),"
-				   "                   pg_catalog.unnest($10), pg_catalog.unnest($11))"
-				   "        AS u(p, v, i, t, d, m, c, r)",
-				   11, (Oid[]) {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8ARRAYOID, INT8ARRAYOID,
-				   UUIDARRAYOID, TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID,
-				   UUIDARRAYOID, UUIDARRAYOID});
-		ret = SPI_execute_plan(insert_batch_plan, values, NULL, false, 0);
-	}
-
-	if (ret != SPI_OK_INSERT || SPI_processed != (uint64) n)
-		elog(ERROR, "could not insert %d events into stream \"%s\"", n, stream);
-}
-
-/* A one-dimensional array of n elements of a built-in type. */
-static Datum
-array_of(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		len;
-	bool		byval;
-	char		align;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(type, &len, &byval, &align);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  type, len, byval, align));
 }
 
 /*

@@ -47,6 +47,7 @@
 #include "utils/uuid.h"
 
 #include "event_store.h"
+#include "events.h"
 
 /* How many skipped changes between progress reports (as pgoutput does) */
 #define ES_PROGRESS_EVERY	100
@@ -113,6 +114,10 @@ static void es_rel_cache_callback(Datum arg, Oid relid);
 static void es_skipped_change(LogicalDecodingContext *ctx, EsDecodingData *data);
 static void es_write_marker(LogicalDecodingContext *ctx, EsDecodingData *data,
 							ReorderBufferTXN *txn, const char *action);
+static bool es_event_selected(EsDecodingData *data, const EsEventRow *row);
+static void es_write_event(LogicalDecodingContext *ctx, EsDecodingData *data,
+						   ReorderBufferTXN *txn, const EsEventRow *row);
+static void es_append_value(StringInfo out, Oid type, Datum value);
 static void es_append_text(StringInfo out, Datum value);
 static void es_append_uuid(StringInfo out, Datum value);
 static void es_append_jsonb(StringInfo out, Datum value);
@@ -370,28 +375,13 @@ es_is_events_relation(Relation relation)
 
 		if (is_events)
 		{
-			static const Oid expected[Natts_events] = {
-				INT8OID, TEXTOID, TEXTOID, INT8OID, UUIDOID, TEXTOID,
-				JSONBOID, JSONBOID, UUIDOID, UUIDOID, TIMESTAMPTZOID
-			};
-			TupleDesc	desc = RelationGetDescr(relation);
-			int			i;
+			int			bad = es_event_desc_mismatch(RelationGetDescr(relation));
 
-			for (i = 0; i < Natts_events; i++)
-			{
-				Form_pg_attribute att;
-
-				if (i >= desc->natts)
-					break;
-				att = TupleDescAttr(desc, i);
-				if (att->attisdropped || att->atttypid != expected[i])
-					break;
-			}
-			if (i < Natts_events)
+			if (bad != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("table \"event_store.events\" does not have the columns the output plugin reads"),
-						 errdetail("Column %d is missing or has an unexpected type.", i + 1),
+						 errdetail("Column %d is missing or has an unexpected type.", bad),
 						 errhint("Decode with the version of event_store that wrote the events.")));
 		}
 
@@ -488,6 +478,10 @@ es_write_marker(LogicalDecodingContext *ctx, EsDecodingData *data,
 	OutputPluginWrite(ctx, true);
 }
 
+/*
+ * Each insert into event_store.events that passes the filters is one line;
+ * everything else is skipped.
+ */
 static void
 es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 				 Relation relation, ReorderBufferChange *change)
@@ -495,10 +489,8 @@ es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	EsDecodingData *data = ctx->output_plugin_private;
 	MemoryContext old;
 	HeapTuple	tuple;
-	Datum		values[Natts_events];
-	bool		nulls[Natts_events];
-	StringInfo	out;
-	bool		json;
+	EsEventRow	row;
+	bool		selected;
 
 	/* events are only ever inserted; scavenge's deletes are not events */
 	if (change->action != REORDER_BUFFER_CHANGE_INSERT ||
@@ -516,88 +508,97 @@ es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 #else
 	tuple = &change->data.tp.newtuple->tuple;
 #endif
+	es_event_deform(tuple, RelationGetDescr(relation), &row);
 
-	/* the first Natts_events columns are the ones checked in the cache */
-	{
-		TupleDesc	desc = RelationGetDescr(relation);
-		Datum	   *all_values = values;
-		bool	   *all_nulls = nulls;
+	selected = es_event_selected(data, &row);
+	if (selected)
+		es_write_event(ctx, data, txn, &row);
 
-		if (desc->natts > Natts_events)
-		{
-			all_values = palloc(sizeof(Datum) * desc->natts);
-			all_nulls = palloc(sizeof(bool) * desc->natts);
-		}
-		heap_deform_tuple(tuple, desc, all_values, all_nulls);
-		if (all_values != values)
-		{
-			memcpy(values, all_values, sizeof(values));
-			memcpy(nulls, all_nulls, sizeof(nulls));
-		}
-	}
-
-	if (nulls[Anum_events_stream_name - 1] ||
-		nulls[Anum_events_category - 1] ||
-		nulls[Anum_events_event_type - 1] ||
-		!es_filter_match(&data->streams, values[Anum_events_stream_name - 1]) ||
-		!es_filter_match(&data->categories, values[Anum_events_category - 1]) ||
-		!es_filter_match(&data->event_types, values[Anum_events_event_type - 1]))
-	{
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(data->context);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(data->context);
+	if (!selected)
 		es_skipped_change(ctx, data);
-		return;
-	}
+}
+
+/* Does an event pass the streams, categories and event-types filters? */
+static bool
+es_event_selected(EsDecodingData *data, const EsEventRow *row)
+{
+	return !row->nulls[Anum_events_stream_name - 1] &&
+		!row->nulls[Anum_events_category - 1] &&
+		!row->nulls[Anum_events_event_type - 1] &&
+		es_filter_match(&data->streams, row->values[Anum_events_stream_name - 1]) &&
+		es_filter_match(&data->categories, row->values[Anum_events_category - 1]) &&
+		es_filter_match(&data->event_types, row->values[Anum_events_event_type - 1]);
+}
+
+/*
+ * One event as one line: the recorded_event columns (events.c) as a JSON
+ * object under their keys, or as an array of their values (compact),
+ * preceded by the transaction's begin marker if it is the first.
+ */
+static void
+es_write_event(LogicalDecodingContext *ctx, EsDecodingData *data,
+			   ReorderBufferTXN *txn, const EsEventRow *row)
+{
+	StringInfo	out = ctx->out;
+	bool		json = (data->format == ES_FORMAT_JSON);
+	bool		first = true;
+	int			i;
 
 	if (data->include_transactions && !data->xact_wrote_begin)
 		es_write_marker(ctx, data, txn, "begin");
 	data->xact_wrote_begin = true;
 	data->xact_events++;
 
-	json = (data->format == ES_FORMAT_JSON);
-	out = ctx->out;
 	OutputPluginPrepareWrite(ctx, true);
+	for (i = 0; i < Natts_events; i++)
+	{
+		const EsEventColumn *column = &es_event_columns[i];
 
-#define ES_FIELD(key, first) \
-	appendStringInfoString(out, json ? ((first) ? "{\"" key "\":" : ",\"" key "\":") \
-						   : ((first) ? "[" : ","))
-#define ES_NULLABLE(attnum, append) \
-	do { \
-		if (nulls[(attnum) - 1]) \
-			appendStringInfoString(out, "null"); \
-		else \
-			append(out, values[(attnum) - 1]); \
-	} while (0)
-
-	ES_FIELD("position", true);
-	appendStringInfo(out, INT64_FORMAT, DatumGetInt64(values[Anum_events_global_position - 1]));
-	ES_FIELD("stream", false);
-	es_append_text(out, values[Anum_events_stream_name - 1]);
-	ES_FIELD("version", false);
-	appendStringInfo(out, INT64_FORMAT, DatumGetInt64(values[Anum_events_stream_version - 1]));
-	ES_FIELD("id", false);
-	ES_NULLABLE(Anum_events_event_id, es_append_uuid);
-	ES_FIELD("type", false);
-	es_append_text(out, values[Anum_events_event_type - 1]);
-	ES_FIELD("data", false);
-	ES_NULLABLE(Anum_events_data, es_append_jsonb);
-	ES_FIELD("metadata", false);
-	ES_NULLABLE(Anum_events_metadata, es_append_jsonb);
-	ES_FIELD("causation_id", false);
-	ES_NULLABLE(Anum_events_causation_id, es_append_uuid);
-	ES_FIELD("correlation_id", false);
-	ES_NULLABLE(Anum_events_correlation_id, es_append_uuid);
-	ES_FIELD("created_at", false);
-	ES_NULLABLE(Anum_events_created_at, es_append_timestamptz);
+		if (column->key == NULL)
+			continue;
+		appendStringInfoChar(out, first ? (json ? '{' : '[') : ',');
+		first = false;
+		if (json)
+		{
+			appendStringInfoChar(out, '"');
+			appendStringInfoString(out, column->key);
+			appendBinaryStringInfo(out, "\":", 2);
+		}
+		if (row->nulls[i])
+			appendStringInfoString(out, "null");
+		else
+			es_append_value(out, column->type, row->values[i]);
+	}
 	appendStringInfoChar(out, json ? '}' : ']');
-
-#undef ES_FIELD
-#undef ES_NULLABLE
-
 	OutputPluginWrite(ctx, true);
+}
 
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(data->context);
+/* A value of one of the column types of event_store.events, as JSON */
+static void
+es_append_value(StringInfo out, Oid type, Datum value)
+{
+	switch (type)
+	{
+		case INT8OID:
+			appendStringInfo(out, INT64_FORMAT, DatumGetInt64(value));
+			break;
+		case TEXTOID:
+			es_append_text(out, value);
+			break;
+		case UUIDOID:
+			es_append_uuid(out, value);
+			break;
+		case JSONBOID:
+			es_append_jsonb(out, value);
+			break;
+		case TIMESTAMPTZOID:
+			es_append_timestamptz(out, value);
+			break;
+		default:
+			elog(ERROR, "event_store output plugin cannot write type %u", type);
+	}
 }
 
 /* A text value as a JSON string, escaped by PostgreSQL's escape_json */

@@ -2,7 +2,11 @@
  *
  * event_store.h
  *	  What the C files of event_store share: SQLSTATEs, cached catalog OIDs,
- *	  the lock tags of the append/read protocol and small helpers.
+ *	  the lock tags of the append/read protocol and small helpers.  The
+ *	  event row has its own header, events.h.
+ *
+ * Like PostgreSQL's own headers, this one expects postgres.h to have been
+ * included first, by the .c file.
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -12,8 +16,6 @@
  */
 #ifndef EVENT_STORE_H
 #define EVENT_STORE_H
-
-#include "postgres.h"
 
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -48,20 +50,6 @@
  */
 #define ES_LOCKTAG_STREAM			0x4501
 #define ES_LOCKTAG_BUCKET			0x4502
-
-/* Column numbers of event_store.events (1-based, as in the table) */
-#define Anum_events_global_position	1
-#define Anum_events_stream_name		2
-#define Anum_events_category		3
-#define Anum_events_stream_version	4
-#define Anum_events_event_id		5
-#define Anum_events_event_type		6
-#define Anum_events_data			7
-#define Anum_events_metadata		8
-#define Anum_events_causation_id	9
-#define Anum_events_correlation_id	10
-#define Anum_events_created_at		11
-#define Natts_events				11
 
 /* Column numbers of event_store.streams */
 #define Anum_streams_stream_version	4
@@ -102,14 +90,21 @@ typedef struct EsStreamState
 
 /* event_store.c */
 extern bool es_notify;
+
+/* catalog.c */
 extern const EsCatalog *es_catalog(void);
-extern void es_check_stream_name(const char *name, int len);
+extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+
+/* args.c */
 extern char *es_stream_name_arg(FunctionCallInfo fcinfo, int argno);
 extern int64 es_expected_version_arg(FunctionCallInfo fcinfo, int argno,
 									  const char *stream, const char *action);
+extern int32 es_max_count_arg(FunctionCallInfo fcinfo, int argno, const char *source);
+
+/* names.c */
+extern void es_check_stream_name(const char *name, int len);
 extern char *es_category_of(const char *name, int len);
 extern int64 es_stream_hash_of(text *name);
-extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 
 /* stream.c */
 extern EsStreamState es_lock_stream(const char *stream, Datum name);

@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 
 #include "event_store.h"
+#include "events.h"
 
 static void es_bucket_tag(LOCKTAG *tag, int64 bucket);
 static int64 first_missing_position(EsGapCheck *gap, int64 lo, int64 hi);

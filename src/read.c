@@ -35,10 +35,7 @@
 #include "utils/tuplestore.h"
 
 #include "event_store.h"
-
-#define RECORDED_EVENT_COLUMNS \
-	"global_position, stream_name, stream_version, event_id, event_type," \
-	" data, metadata, causation_id, correlation_id, created_at"
+#include "events.h"
 
 /*
  * How often a READ COMMITTED reader that stopped at a commit newer than its
@@ -55,7 +52,7 @@ typedef enum StreamDirection
 static SPIPlanPtr forward_plan = NULL;
 static SPIPlanPtr backward_plan = NULL;
 
-static int32 get_max_count(FunctionCallInfo fcinfo, int argno, const char *source);
+static SPIPlanPtr prepare_stream_read(SPIPlanPtr *cache, const char *order);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
 static void read_positions(FunctionCallInfo fcinfo, const char *category,
 						   int64 from, int32 max_count, int32 *group);
@@ -65,28 +62,6 @@ PG_FUNCTION_INFO_V1(es_read_stream_backward);
 PG_FUNCTION_INFO_V1(es_read_all_forward);
 PG_FUNCTION_INFO_V1(es_read_category_forward);
 PG_FUNCTION_INFO_V1(es_stream_version);
-
-/*
- * The max_count argument, ES004 unless at least 1.  'source' names what is
- * read, as the messages show it: stream "x", category "c" or $all.
- */
-static int32
-get_max_count(FunctionCallInfo fcinfo, int argno, const char *source)
-{
-	int32		max_count;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("max_count for %s must not be NULL", source)));
-	max_count = PG_GETARG_INT32(argno);
-	if (max_count <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("max_count for %s must be at least 1", source),
-				 errdetail("max_count is %d.", max_count)));
-	return max_count;
-}
 
 /*
  * What a stream read may show of a stream: versions from min_version on
@@ -127,12 +102,33 @@ stream_view(const char *stream, StreamView *view, bool need_version)
 	return true;
 }
 
+/*
+ * The statement of a stream read, prepared once per backend: events of
+ * stream $1 with versions in [$2, $3] created at or after $5, in version
+ * order ('order' is "" or " DESC"), at most $4.
+ */
+static SPIPlanPtr
+prepare_stream_read(SPIPlanPtr *cache, const char *order)
+{
+	if (*cache == NULL)
+		es_prepare(cache,
+				   psprintf("SELECT %s FROM event_store.events"
+							" WHERE stream_name OPERATOR(pg_catalog.=) $1"
+							"   AND stream_version OPERATOR(pg_catalog.>=) $2"
+							"   AND stream_version OPERATOR(pg_catalog.<=) $3"
+							"   AND created_at OPERATOR(pg_catalog.>=) $5"
+							" ORDER BY stream_version%s LIMIT $4",
+							es_recorded_event_columns(), order),
+				   5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
+	return *cache;
+}
+
 static Datum
 read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *stream = es_stream_name_arg(fcinfo, 0);
-	int32		max_count = get_max_count(fcinfo, 2, psprintf("stream \"%s\"", stream));
+	int32		max_count = es_max_count_arg(fcinfo, 2, psprintf("stream \"%s\"", stream));
 	StreamView	view;
 	int64		lo;
 	int64		hi;
@@ -160,27 +156,13 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	{
 		lo = Max(PG_GETARG_INT64(1), view.min_version);
 		hi = PG_INT64_MAX;
-		plan = es_prepare(&forward_plan,
-						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-						  " WHERE stream_name OPERATOR(pg_catalog.=) $1"
-						  "   AND stream_version OPERATOR(pg_catalog.>=) $2"
-						  "   AND stream_version OPERATOR(pg_catalog.<=) $3"
-						  "   AND created_at OPERATOR(pg_catalog.>=) $5"
-						  " ORDER BY stream_version LIMIT $4",
-						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
+		plan = prepare_stream_read(&forward_plan, "");
 	}
 	else
 	{
 		lo = view.min_version;
 		hi = PG_ARGISNULL(1) ? PG_INT64_MAX : PG_GETARG_INT64(1);
-		plan = es_prepare(&backward_plan,
-						  "SELECT " RECORDED_EVENT_COLUMNS " FROM event_store.events"
-						  " WHERE stream_name OPERATOR(pg_catalog.=) $1"
-						  "   AND stream_version OPERATOR(pg_catalog.>=) $2"
-						  "   AND stream_version OPERATOR(pg_catalog.<=) $3"
-						  "   AND created_at OPERATOR(pg_catalog.>=) $5"
-						  " ORDER BY stream_version DESC LIMIT $4",
-						  5, (Oid[]) {TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID});
+		plan = prepare_stream_read(&backward_plan, " DESC");
 	}
 
 	args[0] = CStringGetTextDatum(stream);
@@ -275,8 +257,6 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 		gap.late = false;
 		while (max_count > 0 && index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			Datum		values[Natts_events];
-			bool		nulls[Natts_events];
 			int64		pos;
 
 			CHECK_FOR_INTERRUPTS();
@@ -301,14 +281,8 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 				}
 			}
 
-			/* recorded_event is the row without its category */
-			memcpy(values, slot->tts_values, sizeof(Datum) * (Anum_events_category - 1));
-			memcpy(nulls, slot->tts_isnull, sizeof(bool) * (Anum_events_category - 1));
-			memcpy(values + Anum_events_category - 1, slot->tts_values + Anum_events_category,
-				   sizeof(Datum) * (Natts_events - Anum_events_category));
-			memcpy(nulls + Anum_events_category - 1, slot->tts_isnull + Anum_events_category,
-				   sizeof(bool) * (Natts_events - Anum_events_category));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			es_put_recorded_event(rsinfo->setResult, rsinfo->setDesc,
+								  slot->tts_values, slot->tts_isnull);
 
 			max_count--;
 			next = pos + 1;
@@ -338,7 +312,7 @@ read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
 Datum
 es_read_all_forward(PG_FUNCTION_ARGS)
 {
-	int32		max_count = get_max_count(fcinfo, 1, "$all");
+	int32		max_count = es_max_count_arg(fcinfo, 1, "$all");
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -371,7 +345,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("category must not be empty")));
-	max_count = get_max_count(fcinfo, 2, psprintf("category \"%s\"", category));
+	max_count = es_max_count_arg(fcinfo, 2, psprintf("category \"%s\"", category));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),

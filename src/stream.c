@@ -38,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "event_store.h"
+#include "events.h"
 
 /* beyond this, now() - max_age could leave the timestamp range */
 #define ES_MAX_AGE_YEARS 1000

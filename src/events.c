@@ -1,0 +1,302 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  The event row in one place: the columns of event_store.events, its
+ *	  projection event_store.recorded_event (what the readers return and the
+ *	  decoder emits), and the statements that insert it.
+ *
+ * The readers, the decoder and append_to_stream know the row only through
+ * here, so a new column is a change to this file, events.h and the SQL.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/events.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "event_store.h"
+#include "events.h"
+
+/*
+ * The columns in table order.  'key' is the column's key in the decoder's
+ * JSON; the columns that have one, in this order, are recorded_event.
+ */
+const EsEventColumn es_event_columns[Natts_events] = {
+	[Anum_events_global_position - 1] = {"global_position", INT8OID, "position"},
+	[Anum_events_stream_name - 1] = {"stream_name", TEXTOID, "stream"},
+	[Anum_events_category - 1] = {"category", TEXTOID, NULL},
+	[Anum_events_stream_version - 1] = {"stream_version", INT8OID, "version"},
+	[Anum_events_event_id - 1] = {"event_id", UUIDOID, "id"},
+	[Anum_events_event_type - 1] = {"event_type", TEXTOID, "type"},
+	[Anum_events_data - 1] = {"data", JSONBOID, "data"},
+	[Anum_events_metadata - 1] = {"metadata", JSONBOID, "metadata"},
+	[Anum_events_causation_id - 1] = {"causation_id", UUIDOID, "causation_id"},
+	[Anum_events_correlation_id - 1] = {"correlation_id", UUIDOID, "correlation_id"},
+	[Anum_events_created_at - 1] = {"created_at", TIMESTAMPTZOID, "created_at"},
+};
+
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr insert_batch_plan = NULL;
+
+static char *column_list(bool recorded_only);
+static void event_row(EsEventRow *row, const EsNewEvent *ev, Datum name,
+					  Datum category, int64 version, int64 position,
+					  Datum created_at);
+static SPIPlanPtr prepare_insert(SPIPlanPtr *cache, bool batch);
+static Datum array_of(Datum *elems, bool *nulls, int n, Oid type);
+
+/* "a, b, c": the columns of the table, or of recorded_event, in order */
+static char *
+column_list(bool recorded_only)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < Natts_events; i++)
+	{
+		if (recorded_only && es_event_columns[i].key == NULL)
+			continue;
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "",
+						 es_event_columns[i].name);
+	}
+	return buf.data;
+}
+
+/*
+ * The select list of event_store.recorded_event, for queries over
+ * event_store.events (built once per backend).
+ */
+const char *
+es_recorded_event_columns(void)
+{
+	static char *list = NULL;
+
+	if (list == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		list = column_list(true);
+		MemoryContextSwitchTo(old);
+	}
+	return list;
+}
+
+/*
+ * Put an event row (values and nulls in table order) into a result of type
+ * recorded_event.
+ */
+void
+es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
+					  const Datum *values, const bool *nulls)
+{
+	Datum		out_values[Natts_events];
+	bool		out_nulls[Natts_events];
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < Natts_events; i++)
+	{
+		if (es_event_columns[i].key == NULL)
+			continue;
+		out_values[n] = values[i];
+		out_nulls[n] = nulls[i];
+		n++;
+	}
+	tuplestore_putvalues(store, desc, out_values, out_nulls);
+}
+
+/*
+ * Does a relation descriptor begin with the columns of event_store.events?
+ * Returns 0 if so, else the number of the first column that is missing or
+ * has another type.  Columns after ours are allowed.
+ */
+int
+es_event_desc_mismatch(TupleDesc desc)
+{
+	int			i;
+
+	for (i = 0; i < Natts_events; i++)
+	{
+		Form_pg_attribute att;
+
+		if (i >= desc->natts)
+			return i + 1;
+		att = TupleDescAttr(desc, i);
+		if (att->attisdropped || att->atttypid != es_event_columns[i].type)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * The event row of a heap tuple of event_store.events (whose descriptor
+ * es_event_desc_mismatch accepted).  Columns beyond ours are dropped.
+ */
+void
+es_event_deform(HeapTuple tuple, TupleDesc desc, EsEventRow *row)
+{
+	Datum	   *values = row->values;
+	bool	   *nulls = row->nulls;
+
+	if (desc->natts > Natts_events)
+	{
+		values = palloc(sizeof(Datum) * desc->natts);
+		nulls = palloc(sizeof(bool) * desc->natts);
+	}
+	heap_deform_tuple(tuple, desc, values, nulls);
+	if (values != row->values)
+	{
+		memcpy(row->values, values, sizeof(row->values));
+		memcpy(row->nulls, nulls, sizeof(row->nulls));
+		pfree(values);
+		pfree(nulls);
+	}
+}
+
+/* The row of a new event stored at 'version' and 'position' of a stream */
+static void
+event_row(EsEventRow *row, const EsNewEvent *ev, Datum name, Datum category,
+		  int64 version, int64 position, Datum created_at)
+{
+	memset(row->nulls, 0, sizeof(row->nulls));
+	row->values[Anum_events_global_position - 1] = Int64GetDatum(position);
+	row->values[Anum_events_stream_name - 1] = name;
+	row->values[Anum_events_category - 1] = category;
+	row->values[Anum_events_stream_version - 1] = Int64GetDatum(version);
+	row->values[Anum_events_event_id - 1] = ev->event_id;
+	row->values[Anum_events_event_type - 1] = ev->event_type;
+	row->values[Anum_events_data - 1] = ev->data;
+	row->nulls[Anum_events_data - 1] = ev->data_null;
+	row->values[Anum_events_metadata - 1] = ev->metadata;
+	row->nulls[Anum_events_metadata - 1] = ev->metadata_null;
+	row->values[Anum_events_causation_id - 1] = ev->causation_id;
+	row->nulls[Anum_events_causation_id - 1] = ev->causation_null;
+	row->values[Anum_events_correlation_id - 1] = ev->correlation_id;
+	row->nulls[Anum_events_correlation_id - 1] = ev->correlation_null;
+	row->values[Anum_events_created_at - 1] = created_at;
+}
+
+/*
+ * The insert statements, prepared once per backend: one row from one
+ * parameter per column, or a batch from one array per column (so a batch
+ * pays for one executor start, not one per event).
+ */
+static SPIPlanPtr
+prepare_insert(SPIPlanPtr *cache, bool batch)
+{
+	StringInfoData sql;
+	Oid			types[Natts_events];
+	int			i;
+
+	if (*cache != NULL)
+		return *cache;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO event_store.events (%s) %s",
+					 column_list(false),
+					 batch ? "SELECT * FROM ROWS FROM (" : "VALUES (");
+	for (i = 0; i < Natts_events; i++)
+	{
+		Oid			type = es_event_columns[i].type;
+
+		if (batch)
+		{
+			type = get_array_type(type);
+			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", i > 0 ? ", " : "", i + 1);
+		}
+		else
+			appendStringInfo(&sql, "%s$%d", i > 0 ? ", " : "", i + 1);
+		types[i] = type;
+	}
+	appendStringInfoChar(&sql, ')');
+
+	return es_prepare(cache, sql.data, Natts_events, types);
+}
+
+/*
+ * Insert a batch of n new events into a stream at versions version + 1 ...
+ * version + n and the given positions.  Must be called inside an SPI
+ * connection; runs with the caller's privileges.
+ */
+void
+es_insert_events(const char *stream, Datum name, Datum category, int64 version,
+				 const EsNewEvent *events, const int64 *positions, int n)
+{
+	Datum		created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	int			ret;
+
+	if (n == 1)
+	{
+		EsEventRow	row;
+		char		nulls[Natts_events];
+		int			c;
+
+		event_row(&row, &events[0], name, category, version + 1, positions[0],
+				  created_at);
+		for (c = 0; c < Natts_events; c++)
+			nulls[c] = row.nulls[c] ? 'n' : ' ';
+		ret = SPI_execute_plan(prepare_insert(&insert_plan, false), row.values,
+							   nulls, false, 0);
+	}
+	else
+	{
+		Datum	   *cols[Natts_events];
+		bool	   *isnull[Natts_events];
+		Datum		arrays[Natts_events];
+		EsEventRow	row;
+		int			c;
+		int			i;
+
+		for (c = 0; c < Natts_events; c++)
+		{
+			cols[c] = palloc(sizeof(Datum) * n);
+			isnull[c] = palloc(sizeof(bool) * n);
+		}
+		for (i = 0; i < n; i++)
+		{
+			event_row(&row, &events[i], name, category, version + i + 1,
+					  positions[i], created_at);
+			for (c = 0; c < Natts_events; c++)
+			{
+				cols[c][i] = row.values[c];
+				isnull[c][i] = row.nulls[c];
+			}
+		}
+		for (c = 0; c < Natts_events; c++)
+			arrays[c] = array_of(cols[c], isnull[c], n, es_event_columns[c].type);
+
+		ret = SPI_execute_plan(prepare_insert(&insert_batch_plan, true), arrays,
+							   NULL, false, 0);
+	}
+
+	if (ret != SPI_OK_INSERT || SPI_processed != (uint64) n)
+		elog(ERROR, "could not insert %d events into stream \"%s\"", n, stream);
+}
+
+/* A one-dimensional array of n elements of a built-in type. */
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, len, byval, align));
+}
