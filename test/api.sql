@@ -8,7 +8,7 @@ DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
 
-SELECT plan(90);
+SELECT plan(102);
 
 SELECT functions_are('event_store', ARRAY[
     'no_stream', 'any_version', 'stream_exists', 'event', 'stream_hash', 'uuid_generate_v7',
@@ -18,7 +18,8 @@ SELECT functions_are('event_store', ARRAY[
     'record_snapshot', 'read_snapshot', 'delete_snapshot',
     'create_subscription', 'read_subscription', 'ack', 'delete_subscription',
     'grant_reader', 'grant_writer', 'grant_admin',
-    'delete_stream', 'set_stream_metadata', 'scavenge']);
+    'delete_stream', 'set_stream_metadata', 'scavenge',
+    'list_streams', 'stream_info']);
 
 -- existence with argument types
 SELECT has_function('event_store', 'no_stream', ARRAY[]::name[]);
@@ -45,6 +46,8 @@ SELECT has_function('event_store', 'grant_admin', ARRAY['regrole']);
 SELECT has_function('event_store', 'delete_stream', ARRAY['text', 'bigint', 'boolean']);
 SELECT has_function('event_store', 'set_stream_metadata', ARRAY['text', 'bigint', 'interval', 'bigint']);
 SELECT has_function('event_store', 'scavenge', ARRAY['bigint']);
+SELECT has_function('event_store', 'list_streams', ARRAY['text', 'text', 'integer']);
+SELECT has_function('event_store', 'stream_info', ARRAY['text']);
 
 -- return types
 SELECT function_returns('event_store', 'no_stream', ARRAY[]::name[], 'bigint');
@@ -71,6 +74,8 @@ SELECT function_returns('event_store', 'grant_admin', ARRAY['regrole'], 'void');
 SELECT function_returns('event_store', 'delete_stream', ARRAY['text', 'bigint', 'boolean'], 'void');
 SELECT function_returns('event_store', 'set_stream_metadata', ARRAY['text', 'bigint', 'interval', 'bigint'], 'void');
 SELECT function_returns('event_store', 'scavenge', ARRAY['bigint'], 'bigint');
+SELECT function_returns('event_store', 'list_streams', ARRAY['text', 'text', 'integer'], 'setof record');
+SELECT function_returns('event_store', 'stream_info', ARRAY['text'], 'setof event_store.stream_details');
 
 -- argument names and defaults, as callers use them (named arguments)
 CREATE TEMP TABLE signatures(f, args) AS VALUES
@@ -104,7 +109,10 @@ CREATE TEMP TABLE signatures(f, args) AS VALUES
      'stream_name text, expected_version bigint, hard boolean DEFAULT false'),
     ('event_store.set_stream_metadata(text,bigint,interval,bigint)',
      'stream_name text, max_count bigint DEFAULT NULL::bigint, max_age interval DEFAULT NULL::interval, truncate_before bigint DEFAULT NULL::bigint'),
-    ('event_store.scavenge(bigint)', 'max_events bigint DEFAULT NULL::bigint');
+    ('event_store.scavenge(bigint)', 'max_events bigint DEFAULT NULL::bigint'),
+    ('event_store.list_streams(text,text,integer)',
+     'prefix text DEFAULT NULL::text, after text DEFAULT NULL::text, max_count integer DEFAULT 100'),
+    ('event_store.stream_info(text)', 'stream_name text');
 SELECT is(pg_get_function_arguments(f::regprocedure), args, 'arguments of ' || f)
   FROM signatures ORDER BY f;
 
@@ -165,6 +173,20 @@ SELECT is_empty($$
     'every table has a COMMENT');
 SELECT is(obj_description('event_store.stream_hash(text)'::regprocedure, 'pg_proc') LIKE '%md5%', true,
           'stream_hash documents its algorithm in its COMMENT');
+
+-- streams listing and the status views: the columns SPEC lists, in order
+SELECT is(pg_get_function_result('event_store.list_streams(text,text,integer)'::regprocedure),
+          'TABLE(stream_name text, category text, stream_version bigint, created_at timestamp with time zone, last_appended_at timestamp with time zone, deleted text)',
+          'list_streams returns the columns SPEC lists');
+SELECT is((SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)
+             FROM pg_attribute WHERE attrelid = 'event_store.stream_details'::regclass),
+          'stream_name text, category text, stream_version bigint, created_at timestamp with time zone, last_appended_at timestamp with time zone, deleted text, max_count bigint, max_age interval, truncate_before bigint',
+          'stream_info returns those and max_count, max_age, truncate_before');
+SELECT views_are('event_store', ARRAY['category_summary', 'subscription_status', 'slot_status']);
+SELECT columns_are('event_store', 'category_summary', ARRAY['category', 'streams', 'events', 'last_position']);
+SELECT columns_are('event_store', 'subscription_status', ARRAY['name', 'kind', 'source', 'checkpoint',
+                   'lag_events', 'lag_seconds', 'in_flight', 'parked']);
+SELECT columns_are('event_store', 'slot_status', ARRAY['slot_name', 'active', 'lag_bytes', 'lag_seconds']);
 
 SELECT * FROM finish();
 ROLLBACK;

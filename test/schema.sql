@@ -17,7 +17,8 @@ SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'event_store'
           'event_store is not relocatable');
 SELECT is((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'event_store'),
           'event_store', 'the extension lives in schema event_store');
-SELECT tables_are('event_store', ARRAY['streams', 'events', 'snapshots', 'subscriptions']);
+SELECT tables_are('event_store', ARRAY['streams', 'events', 'snapshots', 'subscriptions',
+                                       'persistent_subscriptions', 'persistent_events']);
 SELECT sequences_are('event_store', ARRAY['global_position_seq', 'stream_id_seq']);
 
 -- events
@@ -143,7 +144,7 @@ SELECT set_eq(
         WHERE c.relnamespace = 'event_store'::regnamespace AND c.relkind IN ('r', 'S') $$,
     'every table and sequence is in pg_extension.extconfig');
 SELECT is((SELECT array_length(extconfig, 1) FROM pg_extension WHERE extname = 'event_store'),
-          6, 'extconfig lists 4 tables and 2 sequences');
+          8, 'extconfig lists 6 tables and 2 sequences');
 SELECT is((SELECT count(*)::int FROM pg_extension, unnest(extcondition) c
             WHERE extname = 'event_store' AND c <> ''),
           0, 'every registered table is dumped whole (no WHERE condition)');
