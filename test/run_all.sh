@@ -4,6 +4,7 @@
 #   regress + isolation  pg_regress and isolationtester (make installcheck)
 #   pgtap                pg_prove over test/*.sql
 #   perl-tap             prove over test/t/*.pl (PostgreSQL::Test::Cluster)
+#   docs                 the sql blocks of README.md and docs/ (test/doc_check.py)
 #
 # The first two run on a throwaway cluster made by pg_virtualenv; the Perl
 # tests start their own clusters.  Exits non-zero if anything failed or if
@@ -42,7 +43,7 @@ fi
 # EVENT_STORE_SUITES picks suites (default: all of them), e.g. "regress perl";
 # REGRESS/ISOLATION (make variables) and EVENT_STORE_TAP="test/t/030*.pl"
 # and EVENT_STORE_PGTAP="test/api.sql" narrow them further.
-suites=" ${EVENT_STORE_SUITES:-regress pgtap perl} "
+suites=" ${EVENT_STORE_SUITES:-regress pgtap perl docs} "
 
 passed=0
 failed=0
@@ -151,9 +152,26 @@ run_perl_tap() {
     count_prove perl-tap "$out" "$rc"
 }
 
+# The doc check: every sql block of the docs runs and prints what the page
+# shows (convention: test/doc_check.py, CONTRIBUTING.md).
+run_docs() {
+    local out="$log_dir/docs.log" rc
+    pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
+        python3 test/doc_check.py README.md docs/*.md $(ls docs/*/*.md 2>/dev/null) >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    local ok bad
+    ok=$(sed -nE 's/^docs: ([0-9]+) passed, ([0-9]+) failed$/\1/p' "$out")
+    bad=$(sed -nE 's/^docs: ([0-9]+) passed, ([0-9]+) failed$/\2/p' "$out")
+    ok=${ok:-0} bad=${bad:-0}
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    count docs "$ok" "$bad"
+}
+
 [[ $suites == *" regress "* ]] && run_pg_regress
 [[ $suites == *" pgtap "* ]] && run_pgtap
 [[ $suites == *" perl "* ]] && run_perl_tap
+[[ $suites == *" docs "* ]] && run_docs
 
 echo
 if [ ${#failed_suites[@]} -gt 0 ]; then
