@@ -5,6 +5,7 @@
 #   pgtap                pg_prove over test/*.sql
 #   perl-tap             prove over test/t/*.pl (PostgreSQL::Test::Cluster)
 #   docs                 the sql blocks of README.md and docs/ (test/doc_check.py)
+#   elixir               ExUnit in clients/elixir (the Commanded adapter)
 #
 # The first two run on a throwaway cluster made by pg_virtualenv; the Perl
 # tests start their own clusters.  Exits non-zero if anything failed or if
@@ -43,7 +44,7 @@ fi
 # EVENT_STORE_SUITES picks suites (default: all of them), e.g. "regress perl";
 # REGRESS/ISOLATION (make variables) and EVENT_STORE_TAP="test/t/030*.pl"
 # and EVENT_STORE_PGTAP="test/api.sql" narrow them further.
-suites=" ${EVENT_STORE_SUITES:-regress pgtap perl docs} "
+suites=" ${EVENT_STORE_SUITES:-regress pgtap perl docs elixir} "
 
 passed=0
 failed=0
@@ -168,10 +169,39 @@ run_docs() {
     count docs "$ok" "$bad"
 }
 
+# ExUnit closes with "N tests, M failures" (maybe "K doctests, " before and
+# ", J excluded" after).  Mix gets a private HOME and MIX_HOME; it needs
+# nothing from a package registry.  The restart test restarts the
+# pg_virtualenv cluster under a running subscription.  Not run under the
+# sanitizer build (EVENT_STORE_SERVER_ENV set): it tests the client, and the
+# plain run covers it.
+run_elixir() {
+    local out="$log_dir/elixir.log" rc ok bad tests home="$log_dir/mix_home"
+    [ -f clients/elixir/mix.exs ] || return 0
+    if [ -n "${EVENT_STORE_SERVER_ENV:-}" ]; then
+        echo "== elixir: skipped under EVENT_STORE_SERVER_ENV"
+        return 0
+    fi
+    mkdir -p "$home"
+    pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
+        env HOME="$home" MIX_HOME="$home/.mix" MIX_ENV=test \
+            ES_TEST_RESTART_CMD='pg_ctlcluster "$PGVERSION" regress restart -m fast' \
+            sh -c 'cd clients/elixir && mix test </dev/null' >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    tests=$(sed -nE 's/^([0-9]+ doctests?, )?([0-9]+) tests?, ([0-9]+) failures?.*/\2/p' "$out" | tail -1)
+    bad=$(sed -nE 's/^([0-9]+ doctests?, )?([0-9]+) tests?, ([0-9]+) failures?.*/\3/p' "$out" | tail -1)
+    tests=${tests:-0} bad=${bad:-0}
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    ok=$((tests - bad < 0 ? 0 : tests - bad))
+    count elixir "$ok" "$bad"
+}
+
 [[ $suites == *" regress "* ]] && run_pg_regress
 [[ $suites == *" pgtap "* ]] && run_pgtap
 [[ $suites == *" perl "* ]] && run_perl_tap
 [[ $suites == *" docs "* ]] && run_docs
+[[ $suites == *" elixir "* ]] && run_elixir
 
 echo
 if [ ${#failed_suites[@]} -gt 0 ]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what building, running and testing event_store needs on Debian 12:
 # PostgreSQL 15 with its server headers, pgTAP and pg_prove, wal2json (the
-# decoding benchmark's baseline), libpq, and Perl's IPC::Run for the TAP
-# tests.  Does nothing when all of it is present (unless CI is set).
+# decoding benchmark's baseline), libpq, Perl's IPC::Run for the TAP
+# tests, and Elixir with jiffy (the Commanded adapter in clients/elixir).  Does nothing when all of it is present (unless CI is set).
 set -euo pipefail
 
 packages=(
@@ -15,6 +15,8 @@ packages=(
     libtap-parser-sourcehandler-pgtap-perl
     libipc-run-perl
     libpq-dev
+    elixir
+    erlang-jiffy
 )
 
 missing=()
