@@ -282,3 +282,367 @@ BEGIN
                    'event_store.read_snapshot(text) TO %s', role);
 END
 $$;
+
+-- ==== issue 11 (and issue 10, item 4): access levels as data; writers only through the functions ====
+--
+-- Which level may execute a function is a row of event_store.access_levels,
+-- keyed by function name (every overload of a name has its level).  A new
+-- function declares its level right after its CREATE FUNCTION:
+--
+--     SELECT event_store.declare_access_level('list_streams', 'reader');
+--
+-- which records it, revokes it from PUBLIC and grants it to every role that
+-- already holds that level (or a higher one), so an upgrade needs no grant
+-- lists.  grant_reader/grant_writer/grant_admin read the table.
+--
+-- The tables and sequences are written only by the extension's functions:
+-- the writing ones are SECURITY DEFINER (they run as the extension's owner,
+-- with search_path pinned and every name qualified); the caller's level is
+-- its EXECUTE privilege, which PostgreSQL checks (42501) before the function
+-- takes the owner's rights.  Roles get SELECT on the tables and nothing else,
+-- so row-level security policies on events apply to them.
+
+CREATE TABLE event_store.access_levels (
+    function_name text COLLATE "C" NOT NULL,
+    level text NOT NULL,
+    CONSTRAINT access_levels_pkey PRIMARY KEY (function_name),
+    CONSTRAINT access_levels_level_check
+        CHECK (level IN ('reader', 'writer', 'admin', 'owner'))
+);
+COMMENT ON TABLE event_store.access_levels IS
+    'the access level of every function of the extension, by name (all overloads): reader < writer < admin; owner-level functions are granted to nobody';
+
+CREATE FUNCTION event_store.declare_access_level(function_name text, level text)
+RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    levels CONSTANT text[] := ARRAY['reader', 'writer', 'admin', 'owner'];
+    rank integer := pg_catalog.array_position(levels, level);
+    functions text;
+    holder record;
+BEGIN
+    IF rank IS NULL THEN
+        RAISE EXCEPTION 'invalid access level for function "%"', function_name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The level is %s.', coalesce(pg_catalog.quote_literal(level), 'NULL')),
+                  HINT = 'Use ''reader'', ''writer'', ''admin'' or ''owner''.';
+    END IF;
+    SELECT pg_catalog.string_agg(p.oid::pg_catalog.regprocedure::text, ', ')
+      INTO functions
+      FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'event_store'::pg_catalog.regnamespace
+       AND p.proname = declare_access_level.function_name;
+    IF functions IS NULL THEN
+        RAISE EXCEPTION 'function "%" does not exist in schema event_store', function_name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Declare the level after the CREATE FUNCTION.';
+    END IF;
+
+    INSERT INTO event_store.access_levels AS al (function_name, level)
+    VALUES (declare_access_level.function_name, declare_access_level.level)
+    ON CONFLICT ON CONSTRAINT access_levels_pkey DO UPDATE SET level = excluded.level;
+
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', functions);
+    -- The roles that hold a level are known from what the other functions
+    -- grant them: a role's level is the highest level of any function it may
+    -- execute by a direct grant.
+    FOR holder IN
+        SELECT a.grantee::pg_catalog.regrole AS role,
+               pg_catalog.max(pg_catalog.array_position(levels, l.level)) AS rank
+          FROM pg_catalog.pg_proc p
+          JOIN event_store.access_levels l ON l.function_name = p.proname
+         CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+         WHERE p.pronamespace = 'event_store'::pg_catalog.regnamespace
+           AND p.proname <> declare_access_level.function_name
+           AND l.level <> 'owner'
+           AND a.privilege_type = 'EXECUTE'
+           AND a.grantee <> 0
+           AND a.grantee <> p.proowner
+         GROUP BY a.grantee
+    LOOP
+        IF holder.rank >= rank THEN
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', functions, holder.role);
+        ELSE
+            EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM %s', functions, holder.role);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION event_store.declare_access_level(text, text) IS
+    'sets the access level of a function of the extension (every overload of the name): records it, revokes it from PUBLIC, grants it to the roles holding that level or higher';
+
+CREATE FUNCTION event_store.grant_level(role regrole, level text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    levels CONSTANT text[] := ARRAY['reader', 'writer', 'admin'];
+    functions text;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
+    END IF;
+    IF pg_catalog.array_position(levels, level) IS NULL THEN
+        RAISE EXCEPTION 'invalid access level %', coalesce(pg_catalog.quote_literal(level), 'NULL')
+            USING ERRCODE = 'ES004',
+                  HINT = 'Use ''reader'', ''writer'' or ''admin''.';
+    END IF;
+    -- GRANT by anyone but the owner would only warn and grant nothing.
+    IF NOT pg_catalog.pg_has_role((SELECT e.extowner FROM pg_catalog.pg_extension e
+                                    WHERE e.extname = 'event_store'), 'MEMBER') THEN
+        RAISE EXCEPTION 'permission denied to grant access to event_store'
+            USING ERRCODE = '42501',
+                  DETAIL = 'Only the owner of extension event_store or a superuser can hand out access levels.';
+    END IF;
+
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA event_store TO %s', role);
+    -- SELECT only: every change goes through the (SECURITY DEFINER) functions,
+    -- and row-level security policies on the tables apply to the role.
+    EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA event_store TO %s', role);
+
+    SELECT pg_catalog.string_agg(p.oid::pg_catalog.regprocedure::text, ', ')
+      INTO functions
+      FROM pg_catalog.pg_proc p
+      JOIN event_store.access_levels l ON l.function_name = p.proname
+     WHERE p.pronamespace = 'event_store'::pg_catalog.regnamespace
+       AND pg_catalog.array_position(levels, l.level) <= pg_catalog.array_position(levels, grant_level.level);
+    IF functions IS NOT NULL THEN
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', functions, role);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION event_store.grant_level(regrole, text) IS
+    'gives a role an access level (reader, writer or admin): SELECT on the tables and EXECUTE on the functions event_store.access_levels puts at that level or below';
+
+CREATE OR REPLACE FUNCTION event_store.grant_reader(role regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = event_store, pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT event_store.grant_level(role, 'reader');
+END;
+
+CREATE OR REPLACE FUNCTION event_store.grant_writer(role regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = event_store, pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT event_store.grant_level(role, 'writer');
+END;
+
+CREATE OR REPLACE FUNCTION event_store.grant_admin(role regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = event_store, pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT event_store.grant_level(role, 'admin');
+END;
+
+INSERT INTO event_store.access_levels (function_name, level) VALUES
+    ('no_stream', 'reader'),
+    ('any_version', 'reader'),
+    ('stream_exists', 'reader'),
+    ('event', 'reader'),
+    ('stream_hash', 'reader'),
+    ('uuid_generate_v7', 'reader'),
+    ('read_stream_forward', 'reader'),
+    ('read_stream_backward', 'reader'),
+    ('read_all_forward', 'reader'),
+    ('read_category_forward', 'reader'),
+    ('stream_version', 'reader'),
+    ('read_snapshot', 'reader'),
+    ('list_streams', 'reader'),
+    ('stream_info', 'reader'),
+    ('append_to_stream', 'writer'),
+    ('set_stream_metadata', 'writer'),
+    ('record_snapshot', 'writer'),
+    ('delete_snapshot', 'writer'),
+    ('create_subscription', 'writer'),
+    ('read_subscription', 'writer'),
+    ('ack', 'writer'),
+    ('delete_subscription', 'writer'),
+    ('delete_stream', 'admin'),
+    ('scavenge', 'admin'),
+    ('grant_reader', 'owner'),
+    ('grant_writer', 'owner'),
+    ('grant_admin', 'owner'),
+    ('grant_level', 'owner'),
+    ('declare_access_level', 'owner');
+REVOKE ALL ON FUNCTION event_store.declare_access_level(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION event_store.grant_level(regrole, text) FROM PUBLIC;
+REVOKE ALL ON TABLE event_store.access_levels FROM PUBLIC;
+
+-- The writing functions run as the owner.  The C ones qualify every name in
+-- their statements; the path is pinned all the same.
+ALTER FUNCTION event_store.append_to_stream(text, bigint, event_store.new_event[])
+    SECURITY DEFINER SET search_path = event_store, pg_catalog, pg_temp;
+ALTER FUNCTION event_store.set_stream_metadata(text, bigint, interval, bigint)
+    SECURITY DEFINER SET search_path = event_store, pg_catalog, pg_temp;
+ALTER FUNCTION event_store.delete_stream(text, bigint, boolean)
+    SECURITY DEFINER SET search_path = event_store, pg_catalog, pg_temp;
+ALTER FUNCTION event_store.scavenge(bigint) SECURITY DEFINER;
+
+-- The SQL ones, again with every function name qualified.
+CREATE OR REPLACE FUNCTION event_store.record_snapshot(
+    source_id text,
+    source_version bigint,
+    source_type text,
+    data jsonb,
+    metadata jsonb DEFAULT NULL)
+RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF source_id IS NULL OR source_id = '' THEN
+        RAISE EXCEPTION 'snapshot source_id must not be empty'
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF source_version IS NULL OR source_version < 0 THEN
+        RAISE EXCEPTION 'invalid source_version for snapshot "%"', source_id
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The version must be 0 or more, but is %s.', coalesce(source_version::text, 'NULL'));
+    END IF;
+    IF source_type IS NULL OR data IS NULL THEN
+        RAISE EXCEPTION 'snapshot "%" needs a source_type and data', source_id
+            USING ERRCODE = 'ES004';
+    END IF;
+
+    INSERT INTO event_store.snapshots AS s
+           (source_id, source_version, source_type, data, metadata, created_at)
+    VALUES (record_snapshot.source_id, record_snapshot.source_version,
+            record_snapshot.source_type, record_snapshot.data,
+            record_snapshot.metadata, pg_catalog.now())
+    ON CONFLICT ON CONSTRAINT snapshots_pkey DO UPDATE
+       SET source_version = excluded.source_version,
+           source_type = excluded.source_type,
+           data = excluded.data,
+           metadata = excluded.metadata,
+           created_at = excluded.created_at;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION event_store.delete_snapshot(source_id text) RETURNS boolean
+    LANGUAGE sql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH d AS (
+        DELETE FROM event_store.snapshots s
+         WHERE s.source_id = delete_snapshot.source_id
+        RETURNING 1)
+    SELECT pg_catalog.count(*) > 0 FROM d;
+END;
+
+CREATE OR REPLACE FUNCTION event_store.create_subscription(
+    name text,
+    source text DEFAULT '$all',
+    start_from bigint DEFAULT 0)
+RETURNS event_store.subscriptions
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result event_store.subscriptions;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'subscription name must not be empty'
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF source IS NULL OR source = '' OR source = '$ce-'
+       OR (source LIKE '$%' AND source <> '$all' AND source NOT LIKE '$ce-%') THEN
+        RAISE EXCEPTION 'invalid source for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The source is %s.', coalesce(pg_catalog.quote_literal(source), 'NULL')),
+                  HINT = 'Use ''$all'', a stream name, or ''$ce-<category>''.';
+    END IF;
+    IF start_from IS NULL OR start_from < 0 THEN
+        RAISE EXCEPTION 'invalid start position for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The start position must be 0 or more, but is %s.', coalesce(start_from::text, 'NULL'));
+    END IF;
+
+    INSERT INTO event_store.subscriptions AS s (subscription_name, source, checkpoint)
+    VALUES (name, source, start_from)
+    ON CONFLICT ON CONSTRAINT subscriptions_pkey DO NOTHING
+    RETURNING s.* INTO result;
+
+    IF NOT FOUND THEN
+        -- Creating an existing subscription again is how adapters resume it,
+        -- as long as it follows the same source.
+        SELECT s.* INTO result
+          FROM event_store.subscriptions s
+         WHERE s.subscription_name = name;
+        IF result.source <> source THEN
+            RAISE EXCEPTION 'subscription "%" already exists with another source', name
+                USING ERRCODE = 'ES004',
+                      DETAIL = pg_catalog.format('It follows %s, not %s.', pg_catalog.quote_literal(result.source), pg_catalog.quote_literal(source));
+        END IF;
+    END IF;
+    RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION event_store.ack(name text, global_position bigint) RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result bigint;
+BEGIN
+    IF global_position IS NULL OR global_position < 0 THEN
+        RAISE EXCEPTION 'invalid position to acknowledge for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The position must be 0 or more, but is %s.', coalesce(global_position::text, 'NULL'));
+    END IF;
+
+    -- GREATEST (syntax, not a function: nothing to hijack) keeps the
+    -- checkpoint monotonic even when acks race or arrive late.
+    UPDATE event_store.subscriptions s
+       SET checkpoint = GREATEST(s.checkpoint, ack.global_position),
+           updated_at = pg_catalog.now()
+     WHERE s.subscription_name = name
+    RETURNING s.checkpoint INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION event_store.delete_subscription(name text) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM event_store.subscriptions s WHERE s.subscription_name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+END
+$$;
+
+-- What 1.0 and 1.1 granted beyond SELECT goes: INSERT/UPDATE/DELETE on the
+-- tables, and anything on the sequences, from every role but the owner.
+DO $$
+DECLARE
+    grantee regrole;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT a.grantee::regrole
+          FROM pg_catalog.pg_class c
+         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+         WHERE c.relnamespace = 'event_store'::pg_catalog.regnamespace
+           AND a.grantee <> 0 AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'
+                                  ' ON ALL TABLES IN SCHEMA event_store FROM %s', grantee);
+        EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA event_store FROM %s', grantee);
+    END LOOP;
+END
+$$;
