@@ -198,7 +198,8 @@ SELECT r.role,
        has_function_privilege(r.role, 'event_store.read_all_forward(bigint, integer)', 'EXECUTE') AS read,
        has_function_privilege(r.role, 'event_store.append_to_stream(text, bigint, event_store.new_event[])', 'EXECUTE') AS append,
        has_function_privilege(r.role, 'event_store.scavenge(bigint)', 'EXECUTE') AS scavenge,
-       has_function_privilege(r.role, 'event_store.grant_level(regrole, text)', 'EXECUTE') AS grant_level
+       has_function_privilege(r.role, 'event_store.grant_level(regrole, text)', 'EXECUTE') AS grant_level,
+       has_table_privilege(r.role, 'event_store.access_levels', 'SELECT') AS new_table
   FROM (VALUES ('es_dw_reader'), ('es_dw_writer'), ('es_dw_admin')) r(role);
 SET ROLE es_dw_writer;
 SELECT event_store.append_to_stream('order-3', 0, ARRAY[event_store.event('Placed', '{}')]);

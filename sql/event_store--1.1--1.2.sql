@@ -293,7 +293,9 @@ $$;
 --
 -- which records it, revokes it from PUBLIC and grants it to every role that
 -- already holds that level (or a higher one), so an upgrade needs no grant
--- lists.  grant_reader/grant_writer/grant_admin read the table.
+-- lists.  grant_reader/grant_writer/grant_admin read the table.  A section
+-- that adds only a table ends with SELECT event_store.refresh_access(), which
+-- gives the roles holding a level SELECT on it.
 --
 -- The tables and sequences are written only by the extension's functions:
 -- the writing ones are SECURITY DEFINER (they run as the extension's owner,
@@ -321,7 +323,7 @@ DECLARE
     levels CONSTANT text[] := ARRAY['reader', 'writer', 'admin', 'owner'];
     rank integer := pg_catalog.array_position(levels, level);
     functions text;
-    holder record;
+    grantees text;
 BEGIN
     IF rank IS NULL THEN
         RAISE EXCEPTION 'invalid access level for function "%"', function_name
@@ -340,14 +342,42 @@ BEGIN
                   HINT = 'Declare the level after the CREATE FUNCTION.';
     END IF;
 
+    -- Nobody keeps what an earlier level gave: revoke the functions from
+    -- PUBLIC and from every role, then let refresh_access grant them again to
+    -- the roles whose level (read from the other functions) covers the new one.
+    SELECT pg_catalog.string_agg(DISTINCT a.grantee::pg_catalog.regrole::text, ', ')
+      INTO grantees
+      FROM pg_catalog.pg_proc p
+     CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+     WHERE p.pronamespace = 'event_store'::pg_catalog.regnamespace
+       AND p.proname = declare_access_level.function_name
+       AND a.grantee <> 0 AND a.grantee <> p.proowner;
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', functions);
+    IF grantees IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', functions, grantees);
+    END IF;
+
     INSERT INTO event_store.access_levels AS al (function_name, level)
     VALUES (declare_access_level.function_name, declare_access_level.level)
     ON CONFLICT ON CONSTRAINT access_levels_pkey DO UPDATE SET level = excluded.level;
 
-    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', functions);
-    -- The roles that hold a level are known from what the other functions
-    -- grant them: a role's level is the highest level of any function it may
-    -- execute by a direct grant.
+    PERFORM event_store.refresh_access();
+END
+$$;
+COMMENT ON FUNCTION event_store.declare_access_level(text, text) IS
+    'sets the access level of a function of the extension (every overload of the name): records it, revokes it from PUBLIC, grants it to the roles holding that level or higher';
+
+CREATE FUNCTION event_store.refresh_access() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    levels CONSTANT text[] := ARRAY['reader', 'writer', 'admin'];
+    holder record;
+BEGIN
+    -- A role's level is the highest level of any function it may execute by
+    -- a direct grant; grant it again, so that it reaches the functions and
+    -- tables added since.
     FOR holder IN
         SELECT a.grantee::pg_catalog.regrole AS role,
                pg_catalog.max(pg_catalog.array_position(levels, l.level)) AS rank
@@ -355,23 +385,18 @@ BEGIN
           JOIN event_store.access_levels l ON l.function_name = p.proname
          CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
          WHERE p.pronamespace = 'event_store'::pg_catalog.regnamespace
-           AND p.proname <> declare_access_level.function_name
            AND l.level <> 'owner'
            AND a.privilege_type = 'EXECUTE'
            AND a.grantee <> 0
            AND a.grantee <> p.proowner
          GROUP BY a.grantee
     LOOP
-        IF holder.rank >= rank THEN
-            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', functions, holder.role);
-        ELSE
-            EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM %s', functions, holder.role);
-        END IF;
+        PERFORM event_store.grant_level(holder.role, levels[holder.rank]);
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION event_store.declare_access_level(text, text) IS
-    'sets the access level of a function of the extension (every overload of the name): records it, revokes it from PUBLIC, grants it to the roles holding that level or higher';
+COMMENT ON FUNCTION event_store.refresh_access() IS
+    'grants every role that holds an access level what its level gives today: run after adding tables or functions to the extension';
 
 CREATE FUNCTION event_store.grant_level(role regrole, level text) RETURNS void
     LANGUAGE plpgsql
@@ -466,8 +491,10 @@ INSERT INTO event_store.access_levels (function_name, level) VALUES
     ('grant_writer', 'owner'),
     ('grant_admin', 'owner'),
     ('grant_level', 'owner'),
-    ('declare_access_level', 'owner');
+    ('declare_access_level', 'owner'),
+    ('refresh_access', 'owner');
 REVOKE ALL ON FUNCTION event_store.declare_access_level(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION event_store.refresh_access() FROM PUBLIC;
 REVOKE ALL ON FUNCTION event_store.grant_level(regrole, text) FROM PUBLIC;
 REVOKE ALL ON TABLE event_store.access_levels FROM PUBLIC;
 
@@ -646,3 +673,7 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Roles granted before this update get what their level gives in 1.2 (the
+-- tables and functions added above included).
+SELECT event_store.refresh_access();

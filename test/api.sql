@@ -17,7 +17,7 @@ SELECT functions_are('event_store', ARRAY[
     'stream_version',
     'record_snapshot', 'read_snapshot', 'delete_snapshot',
     'create_subscription', 'read_subscription', 'ack', 'delete_subscription',
-    'grant_reader', 'grant_writer', 'grant_admin', 'grant_level', 'declare_access_level',
+    'grant_reader', 'grant_writer', 'grant_admin', 'grant_level', 'declare_access_level', 'refresh_access',
     'delete_stream', 'set_stream_metadata', 'scavenge',
     'list_streams', 'stream_info']);
 

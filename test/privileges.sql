@@ -38,7 +38,7 @@ CREATE TEMP TABLE writer_functions(f) AS VALUES
 CREATE TEMP TABLE admin_functions(f) AS VALUES
     ('event_store.grant_reader(regrole)'), ('event_store.grant_writer(regrole)'),
     ('event_store.grant_admin(regrole)'), ('event_store.grant_level(regrole,text)'),
-    ('event_store.declare_access_level(text,text)');
+    ('event_store.declare_access_level(text,text)'), ('event_store.refresh_access()');
 
 SELECT plan(62);
 
