@@ -39,14 +39,26 @@ bench: all
 soak: all
 	bash bench/soak.sh
 
-# The tailing subscriber (client/es_tail.c): a small libpq program that plain
-# `make` builds next to its source; it is not installed.
+# The tailing subscriber (client/es_tail*.c): a small libpq program that plain
+# `make` builds next to its source and `make install` puts into PostgreSQL's
+# bindir, next to pg_recvlogical.
 PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 all: client/es_tail
 
-client/es_tail: client/es_tail.c
-	$(CC) -O2 -g -Wall -Wextra -Werror -I$(PG_INCLUDEDIR) -o $@ $< -L$(PG_LIBDIR) -lpq
+ES_TAIL_SRCS = $(wildcard client/es_tail*.c)
+client/es_tail: $(ES_TAIL_SRCS) client/es_tail.h
+	$(CC) -O2 -g -Wall -Wextra -Werror -I$(PG_INCLUDEDIR) -o $@ $(ES_TAIL_SRCS) -L$(PG_LIBDIR) -lpq
+
+.PHONY: install-es-tail uninstall-es-tail
+install: install-es-tail
+install-es-tail: client/es_tail
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) client/es_tail '$(DESTDIR)$(bindir)/es_tail'
+
+uninstall: uninstall-es-tail
+uninstall-es-tail:
+	rm -f '$(DESTDIR)$(bindir)/es_tail'
 
 # Every suite again, on servers that run the extension built with
 # AddressSanitizer and UBSan.  The sanitized build goes to a private DESTDIR
