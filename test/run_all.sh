@@ -6,6 +6,7 @@
 #   perl-tap             prove over test/t/*.pl (PostgreSQL::Test::Cluster)
 #   docs                 the sql blocks of README.md and docs/ (test/doc_check.py)
 #   elixir               ExUnit in clients/elixir (the Commanded adapter)
+#   quickstart           the programs of docs/quickstart/ (test/quickstart_run.py)
 #
 # The first two run on a throwaway cluster made by pg_virtualenv; the Perl
 # tests start their own clusters.  Exits non-zero if anything failed or if
@@ -44,7 +45,7 @@ fi
 # EVENT_STORE_SUITES picks suites (default: all of them), e.g. "regress perl";
 # REGRESS/ISOLATION (make variables) and EVENT_STORE_TAP="test/t/030*.pl"
 # and EVENT_STORE_PGTAP="test/api.sql" narrow them further.
-suites=" ${EVENT_STORE_SUITES:-regress pgtap perl docs elixir} "
+suites=" ${EVENT_STORE_SUITES:-regress pgtap perl docs elixir quickstart} "
 
 passed=0
 failed=0
@@ -197,11 +198,36 @@ run_elixir() {
     count elixir "$ok" "$bad"
 }
 
+# What the suites install with npm (test/node/package.json: the Node
+# quickstart's driver, Message DB's schema), into test/node/node_modules.
+npm_deps() {
+    [ -d test/node/node_modules/pg ] && [ -d test/node/node_modules/@eventide/message-db ] && return 0
+    (cd test/node && npm install --no-audit --no-fund --no-package-lock --silent) >&2
+}
+
+# The quickstarts: each program of docs/quickstart/*.md runs against a live
+# server, in a database with the extension.
+run_quickstart() {
+    local out="$log_dir/quickstart.log" rc ok bad
+    npm_deps || echo "npm install in test/node failed" >&2
+    pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" sh -c '
+        createdb quickstart && psql -X -q -d quickstart -c "CREATE EXTENSION event_store" &&
+        PGDATABASE=quickstart python3 test/quickstart_run.py docs/quickstart/*.md' >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    ok=$(sed -nE 's/^quickstart: ([0-9]+) passed, ([0-9]+) failed$/\1/p' "$out")
+    bad=$(sed -nE 's/^quickstart: ([0-9]+) passed, ([0-9]+) failed$/\2/p' "$out")
+    ok=${ok:-0} bad=${bad:-0}
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    count quickstart "$ok" "$bad"
+}
+
 [[ $suites == *" regress "* ]] && run_pg_regress
 [[ $suites == *" pgtap "* ]] && run_pgtap
 [[ $suites == *" perl "* ]] && run_perl_tap
 [[ $suites == *" docs "* ]] && run_docs
 [[ $suites == *" elixir "* ]] && run_elixir
+[[ $suites == *" quickstart "* ]] && run_quickstart
 
 echo
 if [ ${#failed_suites[@]} -gt 0 ]; then

@@ -2,7 +2,9 @@
 # Install what building, running and testing event_store needs on Debian 12:
 # PostgreSQL 15 with its server headers, pgTAP and pg_prove, wal2json (the
 # decoding benchmark's baseline), libpq, Perl's IPC::Run for the TAP
-# tests, and Elixir with jiffy (the Commanded adapter in clients/elixir).  Does nothing when all of it is present (unless CI is set).
+# tests, Elixir with jiffy (the Commanded adapter in clients/elixir), and
+# the quickstarts' clients (psycopg2, psycopg 3, node and npm).  Does nothing
+# when all of it is present (unless CI is set).
 set -euo pipefail
 
 packages=(
@@ -17,7 +19,15 @@ packages=(
     libpq-dev
     elixir
     erlang-jiffy
+    python3
+    python3-psycopg2
+    python3-psycopg
 )
+# The Node quickstart and the Message DB import test install their npm
+# packages into the repository at test time; node and npm come from Debian
+# only where there is no node at all (Debian's nodejs conflicts with other
+# installs of it).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
