@@ -11,7 +11,13 @@ defmodule CommandedPgEventStore.Config do
   `psql`.
   """
 
-  @keys [hostname: "host", port: "port", database: "dbname", username: "user", password: "password"]
+  @keys [
+    hostname: "host",
+    port: "port",
+    database: "dbname",
+    username: "user",
+    password: "password"
+  ]
 
   @doc "The conninfo for `config`."
   @spec conninfo(keyword) :: String.t()

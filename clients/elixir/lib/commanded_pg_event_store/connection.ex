@@ -210,6 +210,7 @@ defmodule CommandedPgEventStore.Connection do
 
   defp finish(%{current: {from, _ref, timer}} = state, reply) do
     Process.cancel_timer(timer)
+
     reply =
       case reply do
         {:result, result} -> {:ok, result}

@@ -47,7 +47,8 @@ defmodule CommandedPgEventStore.JsonSerializer do
       end
 
     if module && Code.ensure_loaded?(module) && function_exported?(module, :__struct__, 0) do
-      fields = module.__struct__() |> Map.keys() |> Enum.map(&{Atom.to_string(&1), &1}) |> Map.new()
+      fields =
+        module.__struct__() |> Map.keys() |> Enum.map(&{Atom.to_string(&1), &1}) |> Map.new()
 
       attrs = for {k, v} <- map, atom = fields[k], atom != :__struct__, do: {atom, v}
       struct(module, attrs)

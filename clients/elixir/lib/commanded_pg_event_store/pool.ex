@@ -35,7 +35,11 @@ defmodule CommandedPgEventStore.Pool do
 
   @doc false
   def child_spec(opts) do
-    %{id: Keyword.fetch!(opts, :name), start: {__MODULE__, :start_link, [opts]}, type: :supervisor}
+    %{
+      id: Keyword.fetch!(opts, :name),
+      start: {__MODULE__, :start_link, [opts]},
+      type: :supervisor
+    }
   end
 
   @doc "Registers a connection with the broker (called by the connection)."

@@ -54,7 +54,12 @@ defmodule CommandedPgEventStore.Publisher do
   def handle_info({:DOWN, ref, :process, _, _}, state) do
     {{key, pid}, refs} = Map.pop(state.refs, ref)
     set = MapSet.delete(Map.get(state.subs, key, MapSet.new()), pid)
-    subs = if MapSet.size(set) == 0, do: Map.delete(state.subs, key), else: Map.put(state.subs, key, set)
+
+    subs =
+      if MapSet.size(set) == 0,
+        do: Map.delete(state.subs, key),
+        else: Map.put(state.subs, key, set)
+
     cursor = if subs == %{}, do: nil, else: state.cursor
     {:noreply, %{state | subs: subs, refs: refs, cursor: cursor}}
   end

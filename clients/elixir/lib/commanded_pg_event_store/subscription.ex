@@ -251,10 +251,14 @@ defmodule CommandedPgEventStore.Subscription do
   end
 
   def handle_info({:pg_event_store, :notify, _stream, position}, state) do
-    if position > state.last_pos, do: {:noreply, fetch(%{state | more: true})}, else: {:noreply, state}
+    if position > state.last_pos,
+      do: {:noreply, fetch(%{state | more: true})},
+      else: {:noreply, state}
   end
 
-  def handle_info({:pg_event_store, :reconnected}, state), do: {:noreply, fetch(%{state | more: true})}
+  def handle_info({:pg_event_store, :reconnected}, state),
+    do: {:noreply, fetch(%{state | more: true})}
+
   def handle_info(:fetch, state), do: {:noreply, fetch(state)}
 
   def handle_info({:pg_event_store, :lock_lost, _name}, state),
@@ -355,6 +359,7 @@ defmodule CommandedPgEventStore.Subscription do
 
   defp read(%{stream: :all} = state) do
     from = if state.cursor == nil, do: state.last_pos, else: state.cursor
+
     rows(state, SQL.read_all_forward(), [{:int8, from + 1}, {:int4, state.batch}], fn events ->
       if events == [], do: from, else: List.last(events).event_number
     end)
@@ -403,7 +408,8 @@ defmodule CommandedPgEventStore.Subscription do
 
   # ---- dispatching ----
 
-  defp dispatch(%{status: :running} = state) when state.queue != [] and state.subscribers != %{} do
+  defp dispatch(%{status: :running} = state)
+       when state.queue != [] and state.subscribers != %{} do
     {state, keep, batches} =
       Enum.reduce(state.queue, {state, [], %{}}, fn event, {st, keep, batches} ->
         key = partition_key(st, event)
@@ -443,7 +449,9 @@ defmodule CommandedPgEventStore.Subscription do
     subscribers = Map.update!(state.subscribers, pid, &%{&1 | count: &1.count + 1})
 
     owners =
-      if key, do: Map.update(state.owners, key, {pid, 1}, fn {p, n} -> {p, n + 1} end), else: state.owners
+      if key,
+        do: Map.update(state.owners, key, {pid, 1}, fn {p, n} -> {p, n + 1} end),
+        else: state.owners
 
     %{
       state

@@ -23,7 +23,9 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
 
   test ":no_stream, and {:error, :stream_exists} once it exists", %{meta: meta, stream: s} do
     assert :ok == Adapter.append_to_stream(meta, s, :no_stream, Store.events(2))
-    assert {:error, :stream_exists} == Adapter.append_to_stream(meta, s, :no_stream, Store.events(1))
+
+    assert {:error, :stream_exists} ==
+             Adapter.append_to_stream(meta, s, :no_stream, Store.events(1))
   end
 
   test ":stream_exists, and {:error, :stream_not_found} before", %{meta: meta, stream: s} do
@@ -35,7 +37,9 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
   end
 
   test "{:error, :wrong_expected_version}", %{meta: meta, stream: s} do
-    assert {:error, :wrong_expected_version} == Adapter.append_to_stream(meta, s, 1, Store.events(1))
+    assert {:error, :wrong_expected_version} ==
+             Adapter.append_to_stream(meta, s, 1, Store.events(1))
+
     assert :ok == Adapter.append_to_stream(meta, s, 0, Store.events(3))
 
     for v <- [0, 1, 2] do
@@ -49,12 +53,17 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
   test "a hard-deleted stream is {:error, :stream_deleted}", %{meta: meta, stream: s} do
     assert :ok == Adapter.append_to_stream(meta, s, 0, Store.events(1))
     {:ok, _} = Store.sql("SELECT event_store.delete_stream($1, -1, true)", [{:text, s}])
-    assert {:error, :stream_deleted} == Adapter.append_to_stream(meta, s, :any_version, Store.events(1))
+
+    assert {:error, :stream_deleted} ==
+             Adapter.append_to_stream(meta, s, :any_version, Store.events(1))
+
     assert {:error, :stream_deleted} == Adapter.stream_forward(meta, s)
   end
 
   test "other refusals come back with their SQLSTATE", %{meta: meta} do
-    assert {:error, %{sqlstate: "ES004"}} = Adapter.append_to_stream(meta, "$reserved", 0, Store.events(1))
+    assert {:error, %{sqlstate: "ES004"}} =
+             Adapter.append_to_stream(meta, "$reserved", 0, Store.events(1))
+
     assert {:error, %{sqlstate: "ES004"}} = Adapter.append_to_stream(meta, "", 0, Store.events(1))
   end
 
@@ -65,7 +74,9 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
 
       results =
         1..2
-        |> Enum.map(fn _ -> Task.async(fn -> Adapter.append_to_stream(meta, s, 1, Store.events(2)) end) end)
+        |> Enum.map(fn _ ->
+          Task.async(fn -> Adapter.append_to_stream(meta, s, 1, Store.events(2)) end)
+        end)
         |> Enum.map(&Task.await/1)
         |> Enum.sort()
 
@@ -77,7 +88,12 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
   test "unicode, nil vs JSON null, metadata and ids round-trip", %{meta: meta, stream: s} do
     causation = "0190b0c6-0000-7000-8000-00000000000a"
     correlation = "0190b0c6-0000-7000-8000-00000000000b"
-    data = %{"name" => "Zoë 🚀 日本語 \"quoted\" \\ \u0001", "none" => nil, "list" => [1, 2.5, true, nil]}
+
+    data = %{
+      "name" => "Zoë 🚀 日本語 \"quoted\" \\ \u0001",
+      "none" => nil,
+      "list" => [1, 2.5, true, nil]
+    }
 
     event = %EventData{
       event_type: "unicode_événement",
@@ -104,8 +120,17 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
   test "a 1 MB payload round-trips", %{meta: meta, stream: s} do
     big = String.duplicate("0123456789abcdéf", 65_536)
     assert byte_size(big) > 1_000_000
-    assert :ok == Adapter.append_to_stream(meta, s, 0, Store.events(2, fn i -> %{"i" => i, "big" => big} end))
-    assert [%{data: %{"big" => ^big}}, %{data: %{"big" => ^big}}] = meta |> Adapter.stream_forward(s) |> Enum.to_list()
+
+    assert :ok ==
+             Adapter.append_to_stream(
+               meta,
+               s,
+               0,
+               Store.events(2, fn i -> %{"i" => i, "big" => big} end)
+             )
+
+    assert [%{data: %{"big" => ^big}}, %{data: %{"big" => ^big}}] =
+             meta |> Adapter.stream_forward(s) |> Enum.to_list()
   end
 
   defmodule Opened do
@@ -113,8 +138,14 @@ defmodule CommandedPgEventStore.AppendToStreamTest do
   end
 
   test "struct data comes back as the struct named by the event type", %{meta: meta, stream: s} do
-    event = %EventData{event_type: Atom.to_string(Opened), data: %Opened{account: "A1", balance: 10}}
+    event = %EventData{
+      event_type: Atom.to_string(Opened),
+      data: %Opened{account: "A1", balance: 10}
+    }
+
     assert :ok == Adapter.append_to_stream(meta, s, 0, [event])
-    assert [%{data: %Opened{account: "A1", balance: 10, at: nil}}] = meta |> Adapter.stream_forward(s) |> Enum.to_list()
+
+    assert [%{data: %Opened{account: "A1", balance: 10, at: nil}}] =
+             meta |> Adapter.stream_forward(s) |> Enum.to_list()
   end
 end

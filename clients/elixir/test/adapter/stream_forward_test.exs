@@ -14,8 +14,13 @@ defmodule CommandedPgEventStore.StreamForwardTest do
 
   test "reads from a start version, in batches", %{meta: meta, stream: s} do
     :ok = Adapter.append_to_stream(meta, s, 0, Store.events(10))
-    assert Enum.map(Adapter.stream_forward(meta, s, 0, 2), & &1.stream_version) == Enum.to_list(1..10)
-    assert Enum.map(Adapter.stream_forward(meta, s, 3, 4), & &1.stream_version) == Enum.to_list(3..10)
+
+    assert Enum.map(Adapter.stream_forward(meta, s, 0, 2), & &1.stream_version) ==
+             Enum.to_list(1..10)
+
+    assert Enum.map(Adapter.stream_forward(meta, s, 3, 4), & &1.stream_version) ==
+             Enum.to_list(3..10)
+
     assert Enum.map(Adapter.stream_forward(meta, s, 11, 4), & &1.stream_version) == []
   end
 

@@ -15,7 +15,11 @@ defmodule CommandedPgEventStore.ConnectionTest do
       Connection.query(
         conn,
         "SELECT $1::bigint, true, $2::uuid, $3::jsonb, '2026-01-02 03:04:05.123456+00'::timestamptz, NULL::text",
-        [{:int8, 9_007_199_254_740_993}, {:uuid, "0190b0c6-0000-7000-8000-000000000001"}, {:jsonb, ~s({"a":"é"})}]
+        [
+          {:int8, 9_007_199_254_740_993},
+          {:uuid, "0190b0c6-0000-7000-8000-000000000001"},
+          {:jsonb, ~s({"a":"é"})}
+        ]
       )
 
     assert n == 9_007_199_254_740_993
@@ -32,7 +36,9 @@ defmodule CommandedPgEventStore.ConnectionTest do
     assert msg =~ "json"
 
     assert {:error, %{sqlstate: "ES004"}} =
-             Connection.query(conn, "SELECT event_store.read_subscription($1, 1)", [{:text, "no-such"}])
+             Connection.query(conn, "SELECT event_store.read_subscription($1, 1)", [
+               {:text, "no-such"}
+             ])
 
     # the connection is still usable
     assert {:ok, %{rows: [[1]]}} = Connection.query(conn, "SELECT 1", [])
@@ -40,12 +46,17 @@ defmodule CommandedPgEventStore.ConnectionTest do
 
   test "survives NOTICE and ParameterStatus messages", %{conn: conn} do
     assert {:ok, _} =
-             Connection.query(conn, "DO $$BEGIN RAISE NOTICE 'hello'; RAISE WARNING 'w'; END$$", [],
+             Connection.query(
+               conn,
+               "DO $$BEGIN RAISE NOTICE 'hello'; RAISE WARNING 'w'; END$$",
+               [],
                prepare: false
              )
 
     assert {:ok, _} = Connection.query(conn, "SET application_name = 'x'", [], prepare: false)
-    assert {:ok, %{rows: [["x"]]}} = Connection.query(conn, "SHOW application_name", [], prepare: false)
+
+    assert {:ok, %{rows: [["x"]]}} =
+             Connection.query(conn, "SHOW application_name", [], prepare: false)
   end
 
   test "prepared statements are reused with new parameters", %{conn: conn} do
@@ -61,7 +72,10 @@ defmodule CommandedPgEventStore.ConnectionTest do
 
   test "a query past its timeout is cancelled on the server (57014)", %{conn: conn} do
     t0 = System.monotonic_time(:millisecond)
-    assert {:error, %{sqlstate: "57014"}} = Connection.query(conn, "SELECT pg_sleep(10)", [], timeout: 200)
+
+    assert {:error, %{sqlstate: "57014"}} =
+             Connection.query(conn, "SELECT pg_sleep(10)", [], timeout: 200)
+
     assert System.monotonic_time(:millisecond) - t0 < 3_000
     assert {:ok, %{rows: [[1]]}} = Connection.query(conn, "SELECT 1", [])
   end
@@ -72,9 +86,14 @@ defmodule CommandedPgEventStore.ConnectionTest do
     assert_receive {:pg_notification, ^conn, "h14_test", "ping"}, 2_000
   end
 
-  test "a server-side kill mid-query fails the query with 08006/57P01 and reconnects", %{conn: conn} do
+  test "a server-side kill mid-query fails the query with 08006/57P01 and reconnects", %{
+    conn: conn
+  } do
     {:ok, %{rows: [[pid]]}} = Connection.query(conn, "SELECT pg_backend_pid()", [])
-    task = Task.async(fn -> Connection.query(conn, "SELECT pg_sleep(10)", [], timeout: 20_000) end)
+
+    task =
+      Task.async(fn -> Connection.query(conn, "SELECT pg_sleep(10)", [], timeout: 20_000) end)
+
     Process.sleep(200)
     {:ok, %{rows: [[true]]}} = Store.sql("SELECT pg_terminate_backend($1::int)", [{:int4, pid}])
     assert {:error, %{sqlstate: state}} = Task.await(task, 5_000)

@@ -7,7 +7,10 @@ defmodule CommandedPgEventStore.Test.Store do
   def setup!() do
     {:ok, conn} = Connection.start_link([])
     wait_connected(conn, 100)
-    {:ok, _} = Connection.query(conn, "CREATE EXTENSION IF NOT EXISTS event_store", [], prepare: false)
+
+    {:ok, _} =
+      Connection.query(conn, "CREATE EXTENSION IF NOT EXISTS event_store", [], prepare: false)
+
     GenServer.stop(conn)
 
     {:ok, children, meta} = PgEventStore.child_spec(TestApp, pool_size: 4)
@@ -26,7 +29,8 @@ defmodule CommandedPgEventStore.Test.Store do
 
   def meta(), do: :persistent_term.get({__MODULE__, :meta})
 
-  def unique(prefix), do: "#{prefix}-#{System.unique_integer([:positive])}-#{:rand.uniform(1_000_000)}"
+  def unique(prefix),
+    do: "#{prefix}-#{System.unique_integer([:positive])}-#{:rand.uniform(1_000_000)}"
 
   def events(n, data_fun \\ fn i -> %{"n" => i} end) do
     for i <- 1..n do
@@ -49,15 +53,35 @@ defmodule CommandedPgEventStore.Test.Store do
     result
   end
 
-  @doc "Collects `n` events sent as {:events, _} to the caller; acks with `ack` when given."
-  def receive_events(n, timeout \\ 5_000, ack \\ nil, acc \\ [])
-  def receive_events(n, _timeout, _ack, acc) when length(acc) >= n, do: acc
+  @doc """
+  Collects `n` events sent as {:events, _} to the caller, keeping those whose
+  stream starts with `prefix` (others are other tests'); acks every event
+  through `subscription` when given.
+  """
+  def receive_events(n, opts \\ []) do
+    collect(
+      n,
+      Keyword.get(opts, :timeout, 5_000),
+      Keyword.get(opts, :subscription),
+      Keyword.get(opts, :prefix, ""),
+      []
+    )
+  end
 
-  def receive_events(n, timeout, ack, acc) do
+  defp collect(n, _timeout, _sub, _prefix, acc) when length(acc) >= n, do: acc
+
+  defp collect(n, timeout, sub, prefix, acc) do
     receive do
       {:events, events} ->
-        if ack, do: for(e <- events, do: ack.(e))
-        receive_events(n, timeout, ack, acc ++ events)
+        if sub,
+          do:
+            for(
+              e <- events,
+              do: :ok = Commanded.EventStore.Adapters.PgEventStore.ack_event(meta(), sub, e)
+            )
+
+        mine = Enum.filter(events, &String.starts_with?(&1.stream_id, prefix))
+        collect(n, timeout, sub, prefix, acc ++ mine)
     after
       timeout -> acc
     end

@@ -97,7 +97,10 @@ defmodule Commanded.EventStore.Adapters.PgEventStore do
 
             {:ok, %{rows: rows}} ->
               events = Enum.map(rows, &SQL.recorded_event(&1, meta.serializer))
-              next = if length(rows) < batch, do: :done, else: List.last(events).stream_version + 1
+
+              next =
+                if length(rows) < batch, do: :done, else: List.last(events).stream_version + 1
+
               {events, next}
 
             {:error, error} ->
