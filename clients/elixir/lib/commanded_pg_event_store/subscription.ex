@@ -10,7 +10,7 @@ defmodule CommandedPgEventStore.Subscription do
   subscriber `{:subscribed, subscription}` then `{:events, events}`.
 
   Delivery is at-least-once. An ack of an event acknowledges it and every
-  earlier event sent to the same subscriber. The checkpoint written with
+  event sent to the same subscriber before it. The checkpoint written with
   `event_store.ack` is the highest position below which every event is
   acknowledged (written when it moves, coalesced). When a subscriber exits,
   its unacknowledged events go to the others; when the last one exits the
@@ -120,6 +120,7 @@ defmodule CommandedPgEventStore.Subscription do
       owners: %{},
       inflight: %{},
       sent: %{},
+      seq: 0,
       fetched: :queue.new(),
       acked: MapSet.new(),
       checkpoint: 0,
@@ -234,7 +235,7 @@ defmodule CommandedPgEventStore.Subscription do
   @impl true
   def handle_cast({:ack, position}, state) do
     case state.inflight do
-      %{^position => {pid, _key}} ->
+      %{^position => {pid, _key, _seq}} ->
         {:noreply, state |> ack_upto(pid, position) |> dispatch() |> maybe_fetch()}
 
       _ ->
@@ -297,7 +298,7 @@ defmodule CommandedPgEventStore.Subscription do
 
       {sub, subscribers} ->
         Process.demonitor(sub.ref, [:flush])
-        {mine, others} = Enum.split_with(state.inflight, fn {_, {p, _}} -> p == pid end)
+        {mine, others} = Enum.split_with(state.inflight, fn {_, {p, _, _}} -> p == pid end)
         positions = mine |> Enum.map(&elem(&1, 0)) |> MapSet.new()
         owners = Map.reject(state.owners, fn {_k, {p, _}} -> p == pid end)
 
@@ -457,15 +458,19 @@ defmodule CommandedPgEventStore.Subscription do
       state
       | subscribers: subscribers,
         owners: owners,
-        inflight: Map.put(state.inflight, pos, {pid, key}),
-        sent: Map.put(state.sent, pos, event)
+        inflight: Map.put(state.inflight, pos, {pid, key, state.seq}),
+        sent: Map.put(state.sent, pos, event),
+        seq: state.seq + 1
     }
   end
 
   # ---- acknowledging ----
 
+  # Everything sent to `pid` up to and including `position`, in the order it
+  # was sent (a later batch may hold lower positions).
   defp ack_upto(state, pid, position) do
-    done = for {pos, {p, key}} <- state.inflight, p == pid, pos <= position, do: {pos, key}
+    {^pid, _, upto} = state.inflight[position]
+    done = for {pos, {p, key, seq}} <- state.inflight, p == pid, seq <= upto, do: {pos, key}
 
     Enum.reduce(done, state, fn {pos, key}, st ->
       owners =
