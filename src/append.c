@@ -10,7 +10,9 @@
  * sequence and the shared bucket locks of the no-gap protocol (horizon.c).
  *
  * All table access goes through plans prepared once per backend and run by
- * SPI with the caller's privileges, so a role without grants can do nothing.
+ * SPI.  append_to_stream is SECURITY DEFINER: it runs as the extension's
+ * owner, since no other role may write the tables; the caller's level is its
+ * EXECUTE privilege on the function.
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -46,6 +48,36 @@
 static SPIPlanPtr ids_plan = NULL;
 static SPIPlanPtr create_stream_plan = NULL;
 
+/*
+ * The attributes of event_store.new_event, found by name in the type's
+ * descriptor: ALTER TYPE … ADD/DROP ATTRIBUTE moves them, and a future
+ * version may add some, so their positions are never assumed.
+ */
+typedef enum NewEventAttr
+{
+	NE_EVENT_ID,
+	NE_EVENT_TYPE,
+	NE_DATA,
+	NE_METADATA,
+	NE_CAUSATION_ID,
+	NE_CORRELATION_ID,
+	NE_NATTS
+} NewEventAttr;
+
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			new_event_attrs[NE_NATTS] = {
+	[NE_EVENT_ID] = {"event_id", UUIDOID},
+	[NE_EVENT_TYPE] = {"event_type", TEXTOID},
+	[NE_DATA] = {"data", JSONBOID},
+	[NE_METADATA] = {"metadata", JSONBOID},
+	[NE_CAUSATION_ID] = {"causation_id", UUIDOID},
+	[NE_CORRELATION_ID] = {"correlation_id", UUIDOID},
+};
+
+static void new_event_layout(TupleDesc desc, int *attnos);
 static EsNewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
 static bool is_retry(const char *stream, Datum name, EsNewEvent *events, int nevents,
 					 int64 *version);
@@ -145,6 +177,9 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 	int			n;
 	EsNewEvent *events;
 	TupleDesc	tupdesc;
+	int			attnos[NE_NATTS];
+	Datum	   *values;
+	bool	   *nulls;
 	int			i;
 
 	if (ARR_NDIM(array) > 1)
@@ -162,6 +197,9 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 				 errdetail("An append needs at least one event.")));
 
 	tupdesc = lookup_rowtype_tupdesc(ARR_ELEMTYPE(array), -1);
+	new_event_layout(tupdesc, attnos);
+	values = palloc(sizeof(Datum) * tupdesc->natts);
+	nulls = palloc(sizeof(bool) * tupdesc->natts);
 	events = palloc0(sizeof(EsNewEvent) * n);
 
 	for (i = 0; i < n; i++)
@@ -169,8 +207,9 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 		EsNewEvent *ev = &events[i];
 		HeapTupleHeader td;
 		HeapTupleData tuple;
-		Datum		fields[6];
-		bool		isnull[6];
+		Datum		fields[NE_NATTS];
+		bool		isnull[NE_NATTS];
+		int			a;
 
 		if (elem_nulls[i])
 			ereport(ERROR,
@@ -182,17 +221,22 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 		ItemPointerSetInvalid(&tuple.t_self);
 		tuple.t_tableOid = InvalidOid;
 		tuple.t_data = td;
-		heap_deform_tuple(&tuple, tupdesc, fields, isnull);
+		heap_deform_tuple(&tuple, tupdesc, values, nulls);
+		for (a = 0; a < NE_NATTS; a++)
+		{
+			isnull[a] = attnos[a] < 0 || nulls[attnos[a]];
+			fields[a] = isnull[a] ? (Datum) 0 : values[attnos[a]];
+		}
 
-		if (isnull[1] || VARSIZE_ANY_EXHDR(DatumGetPointer(fields[1])) == 0)
+		if (isnull[NE_EVENT_TYPE] || VARSIZE_ANY_EXHDR(DatumGetPointer(fields[NE_EVENT_TYPE])) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 					 errmsg("event %d to append to stream \"%s\" has no event type", i + 1, stream),
 					 errdetail("event_type must be a non-empty string.")));
 
-		ev->id_given = !isnull[0];
+		ev->id_given = !isnull[NE_EVENT_ID];
 		if (ev->id_given)
-			ev->event_id = fields[0];
+			ev->event_id = fields[NE_EVENT_ID];
 		else
 		{
 			pg_uuid_t  *uuid = palloc(sizeof(pg_uuid_t));
@@ -200,20 +244,66 @@ unpack_events(const char *stream, ArrayType *array, int *nevents)
 			es_uuid7(uuid->data);
 			ev->event_id = UUIDPGetDatum(uuid);
 		}
-		ev->event_type = fields[1];
-		ev->data = fields[2];
-		ev->data_null = isnull[2];
-		ev->metadata = fields[3];
-		ev->metadata_null = isnull[3];
-		ev->causation_id = fields[4];
-		ev->causation_null = isnull[4];
-		ev->correlation_id = fields[5];
-		ev->correlation_null = isnull[5];
+		ev->event_type = fields[NE_EVENT_TYPE];
+		ev->data = fields[NE_DATA];
+		ev->data_null = isnull[NE_DATA];
+		ev->metadata = fields[NE_METADATA];
+		ev->metadata_null = isnull[NE_METADATA];
+		ev->causation_id = fields[NE_CAUSATION_ID];
+		ev->causation_null = isnull[NE_CAUSATION_ID];
+		ev->correlation_id = fields[NE_CORRELATION_ID];
+		ev->correlation_null = isnull[NE_CORRELATION_ID];
 	}
 	ReleaseTupleDesc(tupdesc);
 
 	*nevents = n;
 	return events;
+}
+
+/*
+ * Where each attribute of new_event is in the type's descriptor (-1: not
+ * there, read as NULL).  An attribute this version does not know, or one of
+ * ours with another type, is an error: its values would be lost or misread.
+ */
+static void
+new_event_layout(TupleDesc desc, int *attnos)
+{
+	int			i;
+	int			a;
+
+	for (a = 0; a < NE_NATTS; a++)
+		attnos[a] = -1;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		for (a = 0; a < NE_NATTS; a++)
+			if (strcmp(NameStr(att->attname), new_event_attrs[a].name) == 0)
+				break;
+		if (a == NE_NATTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("type event_store.new_event has an attribute \"%s\" that this version of event_store does not know",
+							NameStr(att->attname)),
+					 errdetail("Its values would not be stored."),
+					 errhint("Drop the attribute, or update the extension to the version that added it.")));
+		if (att->atttypid != new_event_attrs[a].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("attribute \"%s\" of type event_store.new_event has type %s, not %s",
+							NameStr(att->attname), format_type_be(att->atttypid),
+							format_type_be(new_event_attrs[a].type))));
+		attnos[a] = i;
+	}
+
+	if (attnos[NE_EVENT_TYPE] < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type event_store.new_event has no attribute \"event_type\""),
+				 errhint("Re-create the extension, or add the attribute back.")));
 }
 
 /*

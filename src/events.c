@@ -22,6 +22,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -95,6 +96,45 @@ es_recorded_event_columns(void)
 }
 
 /*
+ * Is a result descriptor exactly recorded_event as this version knows it?
+ * The readers' result type is read from the catalog: a recorded_event
+ * changed by ALTER TYPE (an attribute added, dropped or retyped) must give an
+ * error, never rows formed with other types or values read past our arrays.
+ */
+void
+es_check_recorded_desc(TupleDesc desc)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < Natts_events; i++)
+	{
+		Form_pg_attribute att;
+
+		if (es_event_columns[i].key == NULL)
+			continue;
+		if (n >= desc->natts)
+			break;
+		att = TupleDescAttr(desc, n);
+		if (att->attisdropped || att->atttypid != es_event_columns[i].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("type event_store.recorded_event does not match this version of event_store"),
+					 errdetail("Attribute %d should be \"%s\" of type %s.", n + 1,
+							   es_event_columns[i].name, format_type_be(es_event_columns[i].type)),
+					 errhint("Undo the ALTER TYPE, or update the extension to the version that changed it.")));
+		n++;
+	}
+	if (desc->natts != n || n != Natts_recorded_event)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type event_store.recorded_event does not match this version of event_store"),
+				 errdetail("It has %d attributes (dropped ones included), not %d.",
+						   desc->natts, Natts_recorded_event),
+				 errhint("Undo the ALTER TYPE, or update the extension to the version that changed it.")));
+}
+
+/*
  * Put an event row (values and nulls in table order) into a result of type
  * recorded_event.
  */
@@ -107,6 +147,7 @@ es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 	int			n = 0;
 	int			i;
 
+	es_check_recorded_desc(desc);
 	for (i = 0; i < Natts_events; i++)
 	{
 		if (es_event_columns[i].key == NULL)

@@ -36,6 +36,7 @@
 #define Anum_events_correlation_id	10
 #define Anum_events_created_at		11
 #define Natts_events				11
+#define Natts_recorded_event		10	/* the columns with a key, below */
 
 /* One column of event_store.events */
 typedef struct EsEventColumn
@@ -76,6 +77,7 @@ extern const char *es_recorded_event_columns(void);
 extern void es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 								  const Datum *values, const bool *nulls);
 extern int	es_event_desc_mismatch(TupleDesc desc);
+extern void es_check_recorded_desc(TupleDesc desc);
 extern void es_event_deform(HeapTuple tuple, TupleDesc desc, EsEventRow *row);
 extern void es_insert_events(const char *stream, Datum name, Datum category,
 							 int64 version, const EsNewEvent *events,

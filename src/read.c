@@ -173,6 +173,8 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read stream \"%s\"", stream);
 
+	/* the rows are stored as the query made them: as recorded_event */
+	es_check_recorded_desc(rsinfo->setDesc);
 	for (i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 
