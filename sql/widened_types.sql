@@ -8,7 +8,7 @@ RESET client_min_messages;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
-SELECT event_store.append_to_stream('order-1', 0, ARRAY[event_store.event('Placed', '{"n": 1}')]);
+SELECT event_store.append_to_stream('order-1', 0, ARRAY[event_store.event('Placed', '{"n": 1}', NULL, '00000000-0000-4000-8000-000000000001')]);
 
 -- three attributes more (each ALTER once crashed the next append)
 ALTER TYPE event_store.new_event ADD ATTRIBUTE extra1 bigint;
@@ -25,7 +25,7 @@ SELECT count(*) FROM event_store.events;
 
 -- dropped again: appends work (the dropped attributes stay in the type as holes)
 ALTER TYPE event_store.new_event DROP ATTRIBUTE extra1, DROP ATTRIBUTE extra2, DROP ATTRIBUTE extra3;
-SELECT event_store.append_to_stream('order-1', 1, ARRAY[event_store.event('Paid', '{"n": 2}')]);
+SELECT event_store.append_to_stream('order-1', 1, ARRAY[event_store.event('Paid', '{"n": 2}', NULL, '00000000-0000-4000-8000-000000000002')]);
 
 -- an attribute of ours dropped: read as NULL; moved to the end: found by name
 ALTER TYPE event_store.new_event DROP ATTRIBUTE metadata;
@@ -73,7 +73,7 @@ SET client_min_messages = warning;
 DROP EXTENSION event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
-SELECT event_store.append_to_stream('order-1', 0, ARRAY[event_store.event('Placed', '{"n": 1}')]);
+SELECT event_store.append_to_stream('order-1', 0, ARRAY[event_store.event('Placed', '{"n": 1}', NULL, '00000000-0000-4000-8000-000000000001')]);
 ALTER TYPE event_store.recorded_event DROP ATTRIBUTE created_at;
 ALTER TYPE event_store.recorded_event ADD ATTRIBUTE created_at text;
 SELECT * FROM event_store.read_all_forward();
