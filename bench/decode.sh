@@ -8,7 +8,10 @@
 # It makes its own cluster (initdb as user postgres when run as root; fsync
 # on, wal_level=logical, everything else default) under a temporary
 # directory on port $PORT (default 5690), installs nothing (run `make
-# install` first), creates one slot per plugin BEFORE the workload, appends
+# install` first; or set EVENT_STORE_DESTDIR=/some/dir to build and install
+# into that private DESTDIR and have the server load the extension from
+# there, as test/run_all.sh does), creates one slot per plugin BEFORE the
+# workload, appends
 # the events, then times pg_logical_slot_peek_changes() over the whole
 # workload for each plugin, RUNS times, rotating which plugin goes first.
 # Peeking does not consume, so every run decodes the very same WAL.  The
@@ -37,6 +40,13 @@ if [ "$RUNS" -lt 3 ]; then
 	exit 1
 fi
 
+if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
+	{ make -s PG_CONFIG="$PG_CONFIG" all &&
+	  make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
+		{ echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
+	chmod -R a+rX "$EVENT_STORE_DESTDIR"
+fi
+
 work=$(mktemp -d /tmp/event_store_bench_decode.XXXXXX)
 chmod 777 "$work"
 as_pg() {						# run a command as the cluster's owner
@@ -60,6 +70,10 @@ as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
 	echo "wal_level = logical"
 	echo "max_replication_slots = 10"
 	echo "fsync = on"
+	if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
+		echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
+		echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+	fi
 	# (not "| grep -q": under pipefail, grep's early exit fails the pipe)
 	if "$bindir/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries' >/dev/null; then
 		echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json, event_store'"
