@@ -677,3 +677,16 @@ $$;
 -- Roles granted before this update get what their level gives in 1.2 (the
 -- tables and functions added above included).
 SELECT event_store.refresh_access();
+
+-- ==== issue 10: the stream-visibility rule in one place ====
+
+-- scavenge() removes exactly what stream reads no longer show: it asks the
+-- readers' own rule (es_stream_view in src/stream.c) for every stream with a
+-- deletion mark or a limit, instead of restating it in SQL.  Same signature,
+-- privileges, comment and SECURITY DEFINER (issue 11 above); the body moves
+-- to C.
+CREATE OR REPLACE FUNCTION event_store.scavenge(max_events bigint DEFAULT NULL) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'es_scavenge'
+    LANGUAGE C VOLATILE
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp;

@@ -2,8 +2,7 @@
  *
  * catalog.c
  *	  What each backend keeps of the catalog: the OIDs of the extension's
- *	  relations (dropped when any of them goes away) and the plans of the
- *	  statements it runs through SPI.
+ *	  relations, dropped when any of them goes away.
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -14,7 +13,6 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
-#include "executor/spi.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
@@ -92,25 +90,4 @@ es_catalog(void)
 	catalog_valid = true;
 
 	return &catalog;
-}
-
-/*
- * Prepare a statement once per backend (inside an SPI connection).  Saved
- * plans are re-planned by the plan cache when the tables change, DROP and
- * CREATE EXTENSION included, and run with the caller's privileges.
- */
-SPIPlanPtr
-es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		*cache = plan;
-	}
-	return *cache;
 }

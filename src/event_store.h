@@ -88,12 +88,37 @@ typedef struct EsStreamState
 #define ES_STREAM_EXISTS(state) \
 	((state)->exists && (state)->version > (state)->deleted_version)
 
+/*
+ * What the readers of a stream see of it (stream.c: es_stream_view): the
+ * events from min_version on, created at or after not_before.  scavenge()
+ * removes exactly the others.
+ */
+typedef struct EsStreamView
+{
+	int64		version;		/* current version, 0 if it looks absent */
+	int64		min_version;	/* lower versions are hidden */
+	TimestampTz not_before;		/* events created earlier are hidden */
+} EsStreamView;
+
+/*
+ * The streams es_stream_view can hide anything of, as a condition on a row
+ * of event_store.streams: those with a deletion mark or a limit.  Lets
+ * scavenge() skip the others without reading them.  Keep it with
+ * es_stream_view.
+ */
+#define ES_STREAM_MAY_HIDE_SQL \
+	"(deleted_version IS NOT NULL OR truncate_before IS NOT NULL" \
+	" OR max_count IS NOT NULL OR max_age IS NOT NULL)"
+
 /* event_store.c */
 extern bool es_notify;
 
 /* catalog.c */
 extern const EsCatalog *es_catalog(void);
+
+/* plans.c */
 extern SPIPlanPtr es_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern Datum es_array_of(Datum *elems, bool *nulls, int n, Oid type);
 
 /* args.c */
 extern char *es_stream_name_arg(FunctionCallInfo fcinfo, int argno);
@@ -112,6 +137,7 @@ extern EsStreamState es_stream_state(Datum name, Snapshot snapshot, bool need_ve
 extern void es_check_expected_version(const char *stream, int64 expected,
 									  EsStreamState *state);
 extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();
+extern void es_stream_view(const EsStreamState *state, EsStreamView *view);
 
 /* uuid7.c */
 extern void es_uuid7(unsigned char *out);

@@ -56,7 +56,6 @@ static void event_row(EsEventRow *row, const EsNewEvent *ev, Datum name,
 					  Datum category, int64 version, int64 position,
 					  Datum created_at);
 static SPIPlanPtr prepare_insert(SPIPlanPtr *cache, bool batch);
-static Datum array_of(Datum *elems, bool *nulls, int n, Oid type);
 
 /* "a, b, c": the columns of the table, or of recorded_event, in order */
 static char *
@@ -317,7 +316,7 @@ es_insert_events(const char *stream, Datum name, Datum category, int64 version,
 			}
 		}
 		for (c = 0; c < Natts_events; c++)
-			arrays[c] = array_of(cols[c], isnull[c], n, es_event_columns[c].type);
+			arrays[c] = es_array_of(cols[c], isnull[c], n, es_event_columns[c].type);
 
 		ret = SPI_execute_plan(prepare_insert(&insert_batch_plan, true), arrays,
 							   NULL, false, 0);
@@ -325,19 +324,4 @@ es_insert_events(const char *stream, Datum name, Datum category, int64 version,
 
 	if (ret != SPI_OK_INSERT || SPI_processed != (uint64) n)
 		elog(ERROR, "could not insert %d events into stream \"%s\"", n, stream);
-}
-
-/* A one-dimensional array of n elements of a built-in type. */
-static Datum
-array_of(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		len;
-	bool		byval;
-	char		align;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(type, &len, &byval, &align);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  type, len, byval, align));
 }

@@ -64,22 +64,14 @@ PG_FUNCTION_INFO_V1(es_read_category_forward);
 PG_FUNCTION_INFO_V1(es_stream_version);
 
 /*
- * What a stream read may show of a stream: versions from min_version on
- * (after its soft-delete mark, its truncate_before and its max_count), and
- * events created at or after not_before (its max_age).  Returns false when
- * the stream has no row; ES002 when it is hard-deleted.  The current version
- * (an index probe more) is read only when asked for or needed by max_count
+ * What a stream read may show of a stream, as its readers' snapshot sees
+ * it (es_stream_view: the visibility rule).  Returns false when the stream
+ * has no row; ES002 when it is hard-deleted.  The current version (an index
+ * probe more) is read only when asked for or needed by max_count
  * (es_stream_state knows when).
  */
-typedef struct StreamView
-{
-	int64		version;		/* current version, 0 if it looks absent */
-	int64		min_version;
-	TimestampTz not_before;
-} StreamView;
-
 static bool
-stream_view(const char *stream, StreamView *view, bool need_version)
+stream_view(const char *stream, EsStreamView *view, bool need_version)
 {
 	Datum		name = CStringGetTextDatum(stream);
 	EsStreamState state;
@@ -89,16 +81,7 @@ stream_view(const char *stream, StreamView *view, bool need_version)
 		return false;
 	if (state.tombstoned)
 		es_report_tombstone(stream);
-
-	view->version = ES_STREAM_EXISTS(&state) ? state.version : 0;
-	view->min_version = Max(state.deleted_version + 1, state.truncate_before);
-	if (state.max_count > 0)
-		view->min_version = Max(view->min_version, state.version - state.max_count + 1);
-	view->not_before = DT_NOBEGIN;
-	if (state.max_age)
-		view->not_before = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-																   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-																   IntervalPGetDatum(state.max_age)));
+	es_stream_view(&state, view);
 	return true;
 }
 
@@ -129,7 +112,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *stream = es_stream_name_arg(fcinfo, 0);
 	int32		max_count = es_max_count_arg(fcinfo, 2, psprintf("stream \"%s\"", stream));
-	StreamView	view;
+	EsStreamView view;
 	int64		lo;
 	int64		hi;
 	Datum		args[5];
@@ -382,7 +365,7 @@ Datum
 es_stream_version(PG_FUNCTION_ARGS)
 {
 	char	   *stream = es_stream_name_arg(fcinfo, 0);
-	StreamView	view;
+	EsStreamView view;
 	bool		found;
 
 	found = stream_view(stream, &view, true);

@@ -203,6 +203,29 @@ es_report_tombstone(const char *stream)
 }
 
 /*
+ * The stream-visibility rule: which events of a stream its readers see.
+ * Versions from view->min_version on (after the soft-delete mark, from
+ * truncate_before, the last max_count) that were created at or after
+ * view->not_before (max_age, counted back from the start of the
+ * transaction, as now() is).  Stream reads show exactly these; scavenge()
+ * removes exactly the others.  With max_count set, 'state' must carry the
+ * current version (es_stream_state reads it then).
+ */
+void
+es_stream_view(const EsStreamState *state, EsStreamView *view)
+{
+	view->version = ES_STREAM_EXISTS(state) ? state->version : 0;
+	view->min_version = Max(state->deleted_version + 1, state->truncate_before);
+	if (state->max_count > 0)
+		view->min_version = Max(view->min_version, state->version - state->max_count + 1);
+	view->not_before = DT_NOBEGIN;
+	if (state->max_age)
+		view->not_before = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+																   IntervalPGetDatum(state->max_age)));
+}
+
+/*
  * The expected-version rule of SPEC, shared by appends and deletes.  A
  * soft-deleted stream (not appended to since) counts as one that does not
  * exist, at version 0.
