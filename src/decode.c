@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "nodes/pg_list.h"
 #include "replication/logical.h"
@@ -74,6 +75,7 @@ typedef struct EsDecodingData
 	EsFilter	event_types;
 	bool		include_transactions;
 	EsDecodeFormat format;
+	bool		access_checked; /* es_check_decode_access passed */
 
 	/* the transaction being decoded (no streaming: one at a time) */
 	bool		xact_wrote_begin;
@@ -196,6 +198,15 @@ es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 							elem->arg ? strVal(elem->arg) : "(null)"),
 					 errhint("The options of event_store are \"streams\", \"categories\", "
 							 "\"event-types\", \"include-transactions\" and \"format\".")));
+	}
+	/*
+	 * Decoding respects grants.  Where the catalog can be read now (a SQL
+	 * function), refuse at once; a walsender is checked at its first event.
+	 */
+	if (!is_init && IsTransactionState())
+	{
+		es_check_decode_access_by_name();
+		data->access_checked = true;
 	}
 }
 
@@ -499,6 +510,13 @@ es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	{
 		es_skipped_change(ctx, data);
 		return;
+	}
+
+	/* nothing is emitted before the role is known to be allowed */
+	if (!data->access_checked)
+	{
+		es_check_decode_access(RelationGetRelid(relation));
+		data->access_checked = true;
 	}
 
 	old = MemoryContextSwitchTo(data->context);

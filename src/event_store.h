@@ -163,4 +163,8 @@ extern void es_lock_bucket_shared(int64 bucket);
 extern bool es_bucket_is_busy(int64 bucket);
 extern int64 es_last_drawn_position(Oid seq);
 
+/* decode_access.c */
+extern void es_check_decode_access(Oid events_relid);
+extern void es_check_decode_access_by_name(void);
+
 #endif							/* EVENT_STORE_H */
