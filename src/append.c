@@ -2,7 +2,8 @@
  *
  * append.c
  *	  append_to_stream: lock the stream, recognise retries, check the
- *	  expected version, draw positions, insert, notify.
+ *	  expected version, draw positions, insert, notify (or leave that to
+ *	  the notifier, notifier.c).
  *
  * Appends to one stream are serialised by a transaction-level advisory lock
  * on a 64-bit hash of its name (a collision only makes two streams wait for
@@ -26,16 +27,13 @@
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -83,7 +81,6 @@ static bool is_retry(const char *stream, Datum name, EsNewEvent *events, int nev
 					 int64 *version);
 static int	uuid_datum_cmp(const void *a, const void *b);
 static void draw_positions(Oid seq, int64 *positions, int n);
-static void notify_append(const char *stream, int64 first, int64 last, int64 position);
 
 PG_FUNCTION_INFO_V1(es_append_to_stream);
 
@@ -105,6 +102,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	int64		version;
 	int64	   *positions;
 	int64		last_position;
+	bool		notify_here;
 
 	stream = es_stream_name_arg(fcinfo, 0);
 	stream_len = strlen(stream);
@@ -133,6 +131,13 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 
 	es_check_expected_version(stream, expected, &state);
 
+	/*
+	 * With notify = async the notifier sends it after commit, if one is
+	 * ready; this must be known before the positions are drawn (notifier.c).
+	 */
+	notify_here = es_notify == ES_NOTIFY_COMMIT ||
+		(es_notify == ES_NOTIFY_ASYNC && !es_notifier_will_notify());
+
 	positions = palloc(sizeof(int64) * nevents);
 	draw_positions(es_catalog()->position_seq, positions, nevents);
 
@@ -159,8 +164,8 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	last_position = positions[nevents - 1];
 	SPI_finish();
 
-	if (es_notify)
-		notify_append(stream, state.version + 1, version, last_position);
+	if (notify_here)
+		es_send_notification(stream, state.version + 1, version, last_position);
 
 	PG_RETURN_INT64(version);
 }
@@ -436,22 +441,4 @@ draw_positions(Oid seq, int64 *positions, int n)
 		if (bucket == high && i < n)
 			es_lock_bucket_shared(++high);
 	}
-}
-
-/*
- * NOTIFY event_store, '{"stream":…,"first":…,"last":…,"position":…}'.
- * Delivered at commit, dropped with a rollback.
- */
-static void
-notify_append(const char *stream, int64 first, int64 last, int64 position)
-{
-	StringInfoData payload;
-
-	initStringInfo(&payload);
-	appendStringInfoString(&payload, "{\"stream\":");
-	escape_json(&payload, stream);
-	appendStringInfo(&payload, ",\"first\":%lld,\"last\":%lld,\"position\":%lld}",
-					 (long long) first, (long long) last, (long long) position);
-	Async_Notify("event_store", payload.data);
-	pfree(payload.data);
 }

@@ -50,6 +50,7 @@
  */
 #define ES_LOCKTAG_STREAM			0x4501
 #define ES_LOCKTAG_BUCKET			0x4502
+#define ES_LOCKTAG_NOTIFIER			0x4503	/* notifier.c */
 
 /* Column numbers of event_store.streams */
 #define Anum_streams_stream_version	4
@@ -110,8 +111,16 @@ typedef struct EsStreamView
 	"(deleted_version IS NOT NULL OR truncate_before IS NOT NULL" \
 	" OR max_count IS NOT NULL OR max_age IS NOT NULL)"
 
+/* event_store.notify */
+typedef enum EsNotifyMode
+{
+	ES_NOTIFY_OFF,
+	ES_NOTIFY_COMMIT,				/* NOTIFY in the appending transaction */
+	ES_NOTIFY_ASYNC					/* the notifier sends it after commit */
+} EsNotifyMode;
+
 /* event_store.c */
-extern bool es_notify;
+extern int	es_notify;
 
 /* catalog.c */
 extern const EsCatalog *es_catalog(void);
@@ -138,6 +147,11 @@ extern void es_check_expected_version(const char *stream, int64 expected,
 									  EsStreamState *state);
 extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();
 extern void es_stream_view(const EsStreamState *state, EsStreamView *view);
+
+/* notifier.c */
+extern bool es_notifier_will_notify(void);
+extern void es_send_notification(const char *stream, int64 first, int64 last,
+								 int64 position);
 
 /* uuid7.c */
 extern void es_uuid7(unsigned char *out);
