@@ -85,6 +85,7 @@
 #include "utils/timestamp.h"
 
 #include "event_store.h"
+#include "events.h"
 
 #define NOTIFIER_TYPE			"event_store notifier"
 #define NOTIFIER_FUNCTION		"es_notifier_main"
