@@ -140,6 +140,8 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 
 	positions = palloc(sizeof(int64) * nevents);
 	draw_positions(es_catalog()->position_seq, positions, nevents);
+	if (notify_here && es_notify == ES_NOTIFY_ASYNC)
+		es_notifier_start();
 
 	es_insert_events(stream, name, category, state.version, events, positions, nevents);
 

@@ -150,6 +150,7 @@ extern void es_stream_view(const EsStreamState *state, EsStreamView *view);
 
 /* notifier.c */
 extern bool es_notifier_will_notify(void);
+extern void es_notifier_start(void);
 extern void es_send_notification(const char *stream, int64 first, int64 last,
 								 int64 position);
 

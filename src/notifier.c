@@ -129,7 +129,6 @@ PGDLLEXPORT void es_notifier_main(Datum arg);
 static void notifier_lock_tag(LOCKTAG *tag, uint32 key1, uint32 key2);
 static bool lock_is_held(LOCKTAG *tag);
 static bool find_ready_worker(void);
-static void start_worker(void);
 static const char *library_path(void);
 static void notifier_xact_callback(XactEvent event, void *arg);
 static bool database_wanted_elsewhere(void);
@@ -174,8 +173,8 @@ lock_is_held(LOCKTAG *tag)
  * Appender side, called by an append with event_store.notify = async before
  * it draws its positions.  Returns true when the notifier will send this
  * append's notification (it is woken when the transaction ends); false when
- * the caller must send it itself, at commit: no notifier is ready yet (one
- * is being started) or none can be started (one WARNING per session).
+ * the caller must send it itself, at commit, and then call
+ * es_notifier_start once it has drawn its positions.
  */
 bool
 es_notifier_will_notify(void)
@@ -184,10 +183,7 @@ es_notifier_will_notify(void)
 	{
 		worker_proc = NULL;
 		if (!find_ready_worker())
-		{
-			start_worker();
 			return false;
-		}
 	}
 	if (!callback_registered)
 	{
@@ -232,10 +228,13 @@ find_ready_worker(void)
 
 /*
  * Register a notifier for this database, unless one is on its way (ours, or
- * anyone's holding the database's notifier lock) or we failed a moment ago.
+ * anyone's holding the database's notifier lock) or we failed a moment ago;
+ * one WARNING per session when none can start.  Called by an append that
+ * sends its own notification, after it drew its positions, so that the
+ * worker starts from above them and does not send that one again.
  */
-static void
-start_worker(void)
+void
+es_notifier_start(void)
 {
 	BackgroundWorker worker;
 	MemoryContext oldcxt;
