@@ -7,18 +7,21 @@
 # baseline and scenario runs.  Prints a table of medians and ratios; see
 # docs/benchmarks.md for what each scenario and baseline does.
 #
-#   bash bench/run.sh [quick] [a] [b] [c] [d] [e] [f] [g] [m] [all]
+#   bash bench/run.sh [quick] [a] [b] [c] [d] [e] [f] [g] [m] [n] [all]
 #
-#   a  one event per append, random stream of 10,000  (vs plain INSERT)
+#   a  one event per append, random stream of 10,000  (vs plain INSERT),
+#      with event_store.notify off, commit and async (the default)
 #   b  every client appends to one stream, any version (vs plain INSERT)
 #   c  100 events per append, random streams           (vs 100-row INSERT)
 #   d  read_stream_forward, 100 of a 1,000-event stream (vs plain SELECT)
 #   e  read_all_forward, 1,000 from a random position   (vs plain SELECT)
 #   f  growth: append rate at each million events up to BENCH_GROWTH_EVENTS
 #      (opt-in, long: ~10 minutes per 10 million here)
-#   g  NOTIFY on vs off (measured together with a)
+#   g  notify commit and async against off (measured together with a)
 #   m  memory: RSS of one backend appending BENCH_MEMORY_EVENTS events
-#   default: a b c d e g m;  all: every scenario, f included
+#   n  notify latency: commit to notification at a LISTENing client, idle
+#      and under BENCH_LATENCY_LOAD clients of (a), async and commit
+#   default: a b c d e g m n;  all: every scenario, f included
 #
 # Environment (defaults):
 #   BENCH_SECONDS=10 BENCH_RUNS=3      length of one pgbench run, runs per figure
@@ -31,7 +34,16 @@
 #   BENCH_GROWTH_EVENTS=10000000       f: events to grow to (in steps of 1,000,000)
 #   BENCH_MEMORY_EVENTS=1000000        m: events appended by the one backend
 #   BENCH_KEEP=1                       keep the cluster's directory (it is stopped)
+#   BENCH_LATENCY_PROBES=500           n: probes per figure, one every 10 ms
+#   BENCH_LATENCY_LOAD=8               n: clients of load
 #   BENCH_RESULTS=file                 also write the result rows there (TSV)
+#   BENCH_CHARTS=dir                   draw one PNG per scenario there
+#                                      (bench/plot.py, matplotlib)
+#   BENCH_PORT=5432                    the cluster's port (its socket is in
+#                                      its own directory; no TCP)
+#   EVENT_STORE_DESTDIR=dir            install into this private DESTDIR and
+#                                      load the extension from there (as
+#                                      test/run_all.sh does), not system-wide
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -44,12 +56,12 @@ quick=0
 for arg in "$@"; do
     case "$arg" in
         quick) quick=1 ;;
-        all) scenarios+=(a b c d e f g m) ;;
-        a|b|c|d|e|f|g|m) scenarios+=("$arg") ;;
-        *) echo "usage: $0 [quick] [a b c d e f g m | all]" >&2; exit 2 ;;
+        all) scenarios+=(a b c d e f g m n) ;;
+        a|b|c|d|e|f|g|m|n) scenarios+=("$arg") ;;
+        *) echo "usage: $0 [quick] [a b c d e f g m n | all]" >&2; exit 2 ;;
     esac
 done
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(a b c d e g m)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(a b c d e g m n)
 want() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
 
 if [ "$quick" = 1 ]; then
@@ -64,6 +76,9 @@ clients_r=${BENCH_READ_CLIENTS:-"1 8"}
 syncs=${BENCH_SYNC:-"on off"}
 growth_events=${BENCH_GROWTH_EVENTS:-10000000}
 memory_events=${BENCH_MEMORY_EVENTS:-1000000}
+latency_probes=${BENCH_LATENCY_PROBES:-500}
+latency_load=${BENCH_LATENCY_LOAD:-8}
+python=${PYTHON:-/usr/bin/python3}
 ncpu=$(nproc)
 
 ########################################################################
@@ -71,7 +86,18 @@ ncpu=$(nproc)
 ########################################################################
 
 echo "== building and installing event_store" >&2
-PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
+destdir_conf=""
+if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
+    # a private install, loaded through Debian's extension_destdir (see
+    # test/run_all.sh): the system-wide one may be someone else's build
+    make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR" >/dev/null
+    chmod -R a+rX "$EVENT_STORE_DESTDIR"
+    destdir_conf="extension_destdir = '$EVENT_STORE_DESTDIR'
+dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+else
+    PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
+fi
 
 . tools/pg_common.sh
 
@@ -80,7 +106,7 @@ chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
 pgdata=$work/data
 sock=$work
-port=5432
+port=${BENCH_PORT:-5432}
 cleanup() {
     as_pg "$bindir/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -107,6 +133,7 @@ checkpoint_timeout = 30min
 listen_addresses = ''
 unix_socket_directories = '$sock'
 port = $port
+$destdir_conf
 EOF
 as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null
 
@@ -205,10 +232,17 @@ if want a || want g; then
         for c in $clients_a; do
             echo "== (a)/(g) single-event appends, $c clients, synchronous_commit=$sync" >&2
             measure a "$c" "$sync" 1 "" "" base:insert_one.sql:off \
-                es_off:append_one.sql:off es_on:append_one.sql:on
+                es_off:append_one.sql:off es_commit:append_one.sql:commit \
+                es_async:append_one.sql:async
+            for mode in commit async; do
+                awk -F'\t' -v c="$c" -v s="$sync" -v m="$mode" '
+                    $1 == "a" && $2 == c && $3 == s && $4 == "off" {off = $5}
+                    $1 == "a" && $2 == c && $3 == s && $4 == m {on = $5}
+                    END {printf "g\t%s\t%s\t%s\t%s\t%s\t%.2f\t(cost)\t0\tbaseline = notify off\n",
+                                c, s, m, on, off, off > 0 ? on / off : 0}' "$results" >>"$results.g"
+            done
+            cat "$results.g" >>"$results" && rm -f "$results.g"
             off=$(awk -F'\t' -v c="$c" -v s="$sync" '$1 == "a" && $2 == c && $3 == s && $4 == "off" {print $5}' "$results")
-            printf 'g\t%s\t%s\ton\t%s\t%s\t%s\t%s\t0\tbaseline = notify off\n' "$c" "$sync" \
-                "$last_med" "$off" "$(ratio "$last_med" "$off")" "(cost)" >>"$results"
             if [ "$c" = 1 ]; then single_rate[$sync]=$off; fi
         done
     done
@@ -266,6 +300,39 @@ if want e; then
         sed 's/:maxpos/'"$es_max"'/' bench/read_all.sql >"$work/read_all.sql"
         measure e "$c" on 1000 ">= 0.80" "" base:"$work/select_all.sql":off \
             es:"$work/read_all.sql":off
+    done
+fi
+
+# notify_probe <notify> <load clients>: starts (a) with that many clients
+# (notify as given) in the background, probes, prints the probe's line
+notify_probe() {
+    local notify=$1 load=$2 loadpid="" line
+    if [ "$load" -gt 0 ]; then
+        runseq=$((runseq + 1))
+        PGOPTIONS="-c event_store.notify=$notify" "$bindir/pgbench" -n -M prepared -d bench \
+            -c "$load" -j "$((load < ncpu ? load : ncpu))" -T $((latency_probes / 100 + 30)) \
+            -f bench/append_one.sql -D data="$data" -D meta="$meta" -D vbase=0 -D n=0 \
+            >"$work/load.out" 2>&1 &
+        loadpid=$!
+        sleep 2
+    fi
+    line=$(PGDATABASE=bench "$python" bench/notify_latency.py "$latency_probes" 10 "$notify")
+    if [ -n "$loadpid" ]; then
+        kill -INT "$loadpid" 2>/dev/null || true
+        wait "$loadpid" 2>/dev/null || true
+    fi
+    echo "$line"
+}
+
+if want n; then
+    for load in 0 "$latency_load"; do
+        for mode in async commit; do
+            echo "== (n) notify latency, notify=$mode, $load clients of (a) as load" >&2
+            read -r med p99 max got sent <<<"$(notify_probe "$mode" "$load")"
+            printf 'n\t%s\ton\t%s\t%s\t%s\t%s\t<= 20 ms (p99)\t%s\tmedian ms, p99 ms, max ms\n' \
+                "$load" "$mode" "$med" "$p99" "$max" "$((sent - got))" | tee -a "$results" |
+                awk -F'\t' '{printf "   n load=%s notify=%s: median %s ms, p99 %s ms, max %s ms, %s missing\n", $2, $4, $5, $6, $7, $9}' >&2
+        done
     done
 fi
 
@@ -351,12 +418,19 @@ echo "== results (events/s: median of $runs runs of ${secs}s; ratio = event_stor
 fmt='| %-8s | %7s | %-11s | %-6s | %9s | %17s | %5s | %-16s | %6s |\n'
 printf "$fmt" scenario clients sync_commit notify events/s "baseline events/s" ratio target errors
 printf "$fmt" --- --- --- --- --- --- --- --- ---
-awk -F'\t' -v fmt="$fmt" '{
+awk -F'\t' -v fmt="$fmt" '$1 != "n" {
     t = $8
-    if ($1 == "a") t = ($4 == "off" && $2 != 1) ? ">= 0.90" : "-"
-    if ($1 == "g") t = "(NOTIFY cost)"
+    if ($1 == "a") t = ($2 == 1 || $4 == "commit") ? "-" : ($4 == "off" && $2 == 8) ? ">= 0.95" : ">= 0.90"
+    if ($1 == "g") t = "(notify cost)"
     printf fmt, $1, $2, $3, $4, $5, $6, $7, t, $9
 }' "$results"
+if want n; then
+    echo
+    echo "(n) notify latency: from the append's reply to the notification at a listener ($latency_probes probes, one per 10 ms)"
+    printf '| %-12s | %-6s | %9s | %9s | %9s | %-15s | %7s |\n' "load clients" notify "median ms" "p99 ms" "max ms" target missing
+    printf '| %-12s | %-6s | %9s | %9s | %9s | %-15s | %7s |\n' --- --- --- --- --- --- ---
+    awk -F'\t' '$1 == "n" {printf "| %-12s | %-6s | %9s | %9s | %9s | %-15s | %7s |\n", $2, $4, $5, $6, $7, $8, $9}' "$results"
+fi
 if want b && [ -n "${single_rate[on]:-}${single_rate[off]:-}" ]; then
     echo
     echo "(b) against (a)'s single-client rate (target >= 0.50):"
@@ -378,4 +452,8 @@ if [ -n "$growth_report" ]; then
 fi
 if [ -n "${BENCH_RESULTS:-}" ]; then
     cp "$results" "$BENCH_RESULTS"
+fi
+if [ -n "${BENCH_CHARTS:-}" ]; then
+    mkdir -p "$BENCH_CHARTS"
+    "$python" bench/plot.py "$results" "$BENCH_CHARTS" >&2
 fi

@@ -3,7 +3,8 @@
 # PostgreSQL 15 with its server headers, pgTAP and pg_prove, wal2json (the
 # decoding benchmark's baseline), libpq, Perl's IPC::Run for the TAP
 # tests, Elixir with jiffy (the Commanded adapter in clients/elixir), and
-# the quickstarts' clients (psycopg2, psycopg 3, node and npm).  Does nothing
+# the quickstarts' clients (psycopg2, psycopg 3, node and npm), matplotlib
+# for the benchmark's charts.  Does nothing
 # when all of it is present (unless CI is set).
 set -euo pipefail
 
@@ -22,6 +23,7 @@ packages=(
     python3
     python3-psycopg2
     python3-psycopg
+    python3-matplotlib
 )
 # The Node quickstart and the Message DB import test install their npm
 # packages into the repository at test time; node and npm come from Debian
