@@ -690,3 +690,697 @@ CREATE OR REPLACE FUNCTION event_store.scavenge(max_events bigint DEFAULT NULL) 
     LANGUAGE C VOLATILE
     SECURITY DEFINER
     SET search_path = event_store, pg_catalog, pg_temp;
+
+-- ==== issue 12 (h12b): persistent subscriptions (competing consumers) ====
+--
+-- The tables (persistent_subscriptions, persistent_events) are created in
+-- the first issue-12 (h12b) section above.  receive_events is the only
+-- function that takes events from the log: it locks the subscription's row
+-- in persistent_subscriptions, so the receivers of one subscription take
+-- turns (each for the few statements of one call) and two of them can never
+-- lease the same event, nor split a pinned stream.  Events come from the
+-- gap-free readers (read_all_forward, read_category_forward), read as the
+-- caller, so nothing is handed out above the no-gap horizon and row-level
+-- security applies.  The bookkeeping is written by small SECURITY DEFINER
+-- helpers (roles may only SELECT the tables).  Acks and nacks do not take
+-- the receivers' lock: they change only the rows of their own events, and
+-- move the checkpoint forward only.
+
+-- The subscription's row, or ES004 naming it: unknown, or of the other kind.
+-- With lock, the row is locked for the transaction: receivers take turns.
+CREATE FUNCTION event_store.persistent_subscription(name text, lock boolean DEFAULT false)
+RETURNS event_store.persistent_subscriptions
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result event_store.persistent_subscriptions;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'subscription name must not be empty'
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF lock THEN
+        SELECT p.* INTO result FROM event_store.persistent_subscriptions p
+         WHERE p.subscription_name = name FOR NO KEY UPDATE;
+    ELSE
+        SELECT p.* INTO result FROM event_store.persistent_subscriptions p
+         WHERE p.subscription_name = name;
+    END IF;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT FROM event_store.subscriptions s WHERE s.subscription_name = name) THEN
+            RAISE EXCEPTION 'subscription "%" is not a persistent subscription', name
+                USING ERRCODE = 'ES004',
+                      HINT = 'It was made by create_subscription: read it with read_subscription and ack.';
+        END IF;
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION event_store.persistent_subscription(text, boolean) IS
+    'internal: the settings row of a persistent subscription (locked for the transaction when lock), or ES004 naming it when there is none';
+SELECT event_store.declare_access_level('persistent_subscription', 'writer');
+
+-- Sets the checkpoint to what the events taken allow: just below the first
+-- one not done (parked counts as done), or the read position when all are
+-- done.  Only forward, unless 'rewind' (replay_parked un-parks events).
+CREATE FUNCTION event_store.persistent_advance(name text, rewind boolean DEFAULT false)
+RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    old bigint;
+    new bigint;
+BEGIN
+    SELECT s.checkpoint INTO old FROM event_store.subscriptions s WHERE s.subscription_name = name;
+    -- Every event not yet done is above the checkpoint (unless rewinding):
+    -- start the index scan there, past the entries of acked events that
+    -- vacuum has not removed yet.
+    SELECT coalesce((SELECT e.global_position - 1
+                       FROM event_store.persistent_events e
+                      WHERE e.subscription_name = name
+                        AND e.global_position > CASE WHEN rewind THEN 0 ELSE old END
+                        AND e.parked_at IS NULL
+                      ORDER BY e.global_position
+                      LIMIT 1),
+                    p.read_position)
+      INTO new
+      FROM event_store.persistent_subscriptions p
+     WHERE p.subscription_name = name;
+    IF new > old OR (rewind AND new <> old) THEN
+        UPDATE event_store.subscriptions s
+           SET checkpoint = new, updated_at = pg_catalog.now()
+         WHERE s.subscription_name = name
+           AND (s.checkpoint < new OR rewind);
+        RETURN new;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION event_store.persistent_advance(text, boolean) IS
+    'internal: moves a persistent subscription''s checkpoint to just below the first event not yet done (backwards only when rewind); NULL when it does not move';
+SELECT event_store.declare_access_level('persistent_advance', 'writer');
+
+-- receive_events, first step (with the receivers' lock): leases that ran out
+-- are retries (or parked past max_retry_count); then events waiting to be
+-- handed out (again) are leased to the consumer, in position order, up to
+-- max_count (when pinned, not those of a stream another consumer holds).
+CREATE FUNCTION event_store.persistent_lease_waiting(name text, consumer text, max_count integer)
+RETURNS bigint[]
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ps event_store.persistent_subscriptions;
+    leased bigint[];
+BEGIN
+    ps := event_store.persistent_subscription(name, true);
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer must not be empty for subscription "%"', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF max_count IS NULL OR max_count <= 0 THEN
+        RAISE EXCEPTION 'invalid max_count for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
+    END IF;
+
+    UPDATE event_store.persistent_events e
+       SET consumer = NULL,
+           leased_until = NULL,
+           retry_count = e.retry_count + 1,
+           parked_at = CASE WHEN e.retry_count >= ps.max_retry_count THEN pg_catalog.now() END,
+           reason = CASE WHEN e.retry_count >= ps.max_retry_count
+                         THEN pg_catalog.format('message timeout after %s retries', e.retry_count) END
+     WHERE e.subscription_name = name
+       AND e.consumer IS NOT NULL
+       AND e.leased_until < pg_catalog.now();
+
+    WITH picked AS (
+        SELECT w.global_position
+          FROM event_store.persistent_events w
+         WHERE w.subscription_name = name
+           AND w.consumer IS NULL AND w.parked_at IS NULL
+           AND (ps.strategy <> 'pinned' OR NOT EXISTS (
+                SELECT FROM event_store.persistent_events h
+                 WHERE h.subscription_name = name
+                   AND h.stream_name = w.stream_name
+                   AND h.consumer IS NOT NULL
+                   AND h.consumer <> persistent_lease_waiting.consumer))
+         ORDER BY w.global_position
+         LIMIT max_count),
+    upd AS (
+        UPDATE event_store.persistent_events e
+           SET consumer = persistent_lease_waiting.consumer,
+               leased_until = pg_catalog.now() + ps.message_timeout
+          FROM picked
+         WHERE e.subscription_name = name AND e.global_position = picked.global_position
+        RETURNING e.global_position)
+    SELECT coalesce(pg_catalog.array_agg(upd.global_position), '{}') INTO leased FROM upd;
+    RETURN leased;
+END
+$$;
+COMMENT ON FUNCTION event_store.persistent_lease_waiting(text, text, integer) IS
+    'internal, for receive_events: retries (or parks) timed-out leases and leases waiting events to the consumer; returns their positions';
+SELECT event_store.declare_access_level('persistent_lease_waiting', 'writer');
+
+-- receive_events, second step: a page of the log that the caller read
+-- (positions after read_position, up to and including page_last, with their
+-- streams and types) is taken into the subscription: events matching the
+-- filter are leased to the consumer, up to 'want' (when pinned, not those of
+-- a stream another consumer holds), the others matching wait; read_position
+-- moves to page_last.
+CREATE FUNCTION event_store.persistent_take(
+    name text,
+    consumer text,
+    want integer,
+    positions bigint[],
+    streams text[],
+    types text[],
+    page_last bigint)
+RETURNS bigint[]
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ps event_store.persistent_subscriptions;
+    fresh bigint[];
+BEGIN
+    ps := event_store.persistent_subscription(name, true);
+    IF consumer IS NULL OR want IS NULL OR page_last IS NULL
+       OR page_last <= ps.read_position
+       OR (SELECT pg_catalog.min(x) FROM pg_catalog.unnest(positions) x) <= ps.read_position
+       OR (SELECT pg_catalog.max(x) FROM pg_catalog.unnest(positions) x) > page_last
+       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(streams)
+       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(types) THEN
+        RAISE EXCEPTION 'invalid page for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The page must lie after the read position %s.', ps.read_position);
+    END IF;
+
+    WITH matching AS (
+        SELECT pg.global_position, pg.stream_name,
+               (ps.strategy <> 'pinned' OR NOT EXISTS (
+                    SELECT FROM event_store.persistent_events h
+                     WHERE h.subscription_name = name
+                       AND h.stream_name = pg.stream_name
+                       AND h.consumer IS NOT NULL
+                       AND h.consumer <> persistent_take.consumer)) AS mine
+          -- several arrays in unnest() is FROM-clause syntax, not a function
+          FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
+         WHERE (ps.event_types IS NULL OR pg.event_type = ANY (ps.event_types))
+           AND (ps.stream_prefix IS NULL OR pg_catalog.starts_with(pg.stream_name, ps.stream_prefix))),
+    numbered AS (
+        SELECT m.*, CASE WHEN m.mine
+                         THEN pg_catalog.count(*) FILTER (WHERE m.mine) OVER (ORDER BY m.global_position) END AS n
+          FROM matching m),
+    ins AS (
+        INSERT INTO event_store.persistent_events AS e
+               (subscription_name, global_position, stream_name, consumer, leased_until)
+        SELECT name, nb.global_position, nb.stream_name,
+               CASE WHEN nb.n <= want THEN persistent_take.consumer END,
+               CASE WHEN nb.n <= want THEN pg_catalog.now() + ps.message_timeout END
+          FROM numbered nb
+        RETURNING e.global_position, e.consumer)
+    SELECT coalesce(pg_catalog.array_agg(ins.global_position) FILTER (WHERE ins.consumer IS NOT NULL), '{}')
+      INTO fresh FROM ins;
+
+    UPDATE event_store.persistent_subscriptions p
+       SET read_position = page_last
+     WHERE p.subscription_name = name;
+    RETURN fresh;
+END
+$$;
+COMMENT ON FUNCTION event_store.persistent_take(text, text, integer, bigint[], text[], text[], bigint) IS
+    'internal, for receive_events: takes a page of the log into a persistent subscription, leasing up to want matching events to the consumer; returns their positions';
+SELECT event_store.declare_access_level('persistent_take', 'writer');
+
+CREATE FUNCTION event_store.create_persistent_subscription(
+    name text,
+    source text DEFAULT '$all',
+    start_from bigint DEFAULT 0,
+    strategy text DEFAULT 'pinned',
+    max_retry_count integer DEFAULT 10,
+    message_timeout interval DEFAULT '30 seconds',
+    event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL)
+RETURNS event_store.subscriptions
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result event_store.subscriptions;
+    existing event_store.persistent_subscriptions;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'subscription name must not be empty'
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF strategy IS NULL OR strategy NOT IN ('pinned', 'round_robin') THEN
+        RAISE EXCEPTION 'invalid strategy for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The strategy is %s.', coalesce(pg_catalog.quote_literal(strategy), 'NULL')),
+                  HINT = 'Use ''pinned'' or ''round_robin''.';
+    END IF;
+    IF max_retry_count IS NULL OR max_retry_count < 0 THEN
+        RAISE EXCEPTION 'invalid max_retry_count for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('max_retry_count must be 0 or more, but is %s.', coalesce(max_retry_count::text, 'NULL'));
+    END IF;
+    IF message_timeout IS NULL OR message_timeout <= '0' THEN
+        RAISE EXCEPTION 'invalid message_timeout for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('message_timeout must be positive, but is %s.', coalesce(message_timeout::text, 'NULL'));
+    END IF;
+    IF event_types IS NOT NULL AND (pg_catalog.cardinality(event_types) = 0
+                                    OR pg_catalog.array_position(event_types, NULL) IS NOT NULL
+                                    OR '' = ANY (event_types)) THEN
+        RAISE EXCEPTION 'invalid event_types for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'event_types must be NULL (every type) or a non-empty list of non-empty type names.';
+    END IF;
+    IF stream_prefix = '' THEN
+        RAISE EXCEPTION 'invalid stream_prefix for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'stream_prefix must be NULL (every stream) or a non-empty prefix.';
+    END IF;
+
+    -- A checkpoint subscription of that name is the other kind, not one to
+    -- resume.
+    IF EXISTS (SELECT FROM event_store.subscriptions s WHERE s.subscription_name = name)
+       AND NOT EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        RAISE EXCEPTION 'subscription "%" already exists and is not persistent', name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Names are shared with create_subscription; delete it first or choose another name.';
+    END IF;
+
+    -- Checks the name, source and start, and resumes an existing one of the
+    -- same source (or fails naming the other source).
+    result := event_store.create_subscription(name, source, start_from);
+
+    INSERT INTO event_store.persistent_subscriptions AS p
+           (subscription_name, strategy, max_retry_count, message_timeout,
+            event_types, stream_prefix, read_position)
+    VALUES (name, strategy, max_retry_count, message_timeout,
+            event_types, stream_prefix, result.checkpoint)
+    ON CONFLICT ON CONSTRAINT persistent_subscriptions_pkey DO NOTHING;
+    IF NOT FOUND THEN
+        -- Creating again resumes it: the filter must be the same; strategy,
+        -- retries and timeout take the new values.
+        SELECT p.* INTO existing FROM event_store.persistent_subscriptions p
+         WHERE p.subscription_name = name FOR NO KEY UPDATE;
+        IF existing.event_types IS DISTINCT FROM event_types
+           OR existing.stream_prefix IS DISTINCT FROM stream_prefix THEN
+            RAISE EXCEPTION 'subscription "%" already exists with another filter', name
+                USING ERRCODE = 'ES004',
+                      DETAIL = pg_catalog.format('It has event_types %s and stream_prefix %s.',
+                                                 coalesce(existing.event_types::text, 'NULL'),
+                                                 coalesce(pg_catalog.quote_literal(existing.stream_prefix), 'NULL'));
+        END IF;
+        UPDATE event_store.persistent_subscriptions p
+           SET strategy = create_persistent_subscription.strategy,
+               max_retry_count = create_persistent_subscription.max_retry_count,
+               message_timeout = create_persistent_subscription.message_timeout
+         WHERE p.subscription_name = name;
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION event_store.create_persistent_subscription(text, text, bigint, text, integer, interval, text[], text) IS
+    'creates a persistent (competing-consumer) subscription, or resumes it with new strategy, retry and timeout settings';
+SELECT event_store.declare_access_level('create_persistent_subscription', 'writer');
+
+-- Not SECURITY DEFINER: it returns events, read as the caller.
+CREATE FUNCTION event_store.receive_events(
+    name text,
+    consumer text,
+    max_count integer DEFAULT 100)
+RETURNS TABLE (
+    global_position bigint,
+    stream_name text,
+    stream_version bigint,
+    event_id uuid,
+    event_type text,
+    data jsonb,
+    metadata jsonb,
+    causation_id uuid,
+    correlation_id uuid,
+    created_at timestamptz,
+    retry_count integer)
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    ps event_store.persistent_subscriptions;
+    src text;
+    leased bigint[];
+    want integer;
+    page_size integer;
+    page_pos bigint[];
+    page_stream text[];
+    page_type text[];
+    rounds integer := 0;
+BEGIN
+    -- takes the receivers' lock and checks the arguments
+    leased := event_store.persistent_lease_waiting(name, consumer, max_count);
+    ps := event_store.persistent_subscription(name);
+    SELECT s.source INTO src FROM event_store.subscriptions s WHERE s.subscription_name = name;
+
+    -- New events from the log, gap-free, until the batch is full.  Those a
+    -- pinned consumer may not have (their stream is held by another) and
+    -- those past the batch wait in persistent_events.
+    want := max_count - pg_catalog.cardinality(leased);
+    WHILE want > 0 AND rounds < 10 AND ps.read_position < 9223372036854775807 LOOP
+        rounds := rounds + 1;
+        -- a filter may drop most of a page: read bigger ones then
+        page_size := CASE WHEN ps.event_types IS NULL AND ps.stream_prefix IS NULL
+                          THEN want ELSE GREATEST(want, 1000) END;
+        IF src = '$all' THEN
+            SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
+                   pg_catalog.array_agg(r.event_type)
+              INTO page_pos, page_stream, page_type
+              FROM event_store.read_all_forward(ps.read_position + 1, page_size) r;
+        ELSIF src LIKE '$ce-%' THEN
+            SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
+                   pg_catalog.array_agg(r.event_type)
+              INTO page_pos, page_stream, page_type
+              FROM event_store.read_category_forward(pg_catalog.substr(src, 5), ps.read_position + 1, page_size) r;
+        ELSE
+            -- a stream's events commit in version order (see read_subscription)
+            SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
+                   pg_catalog.array_agg(r.event_type)
+              INTO page_pos, page_stream, page_type
+              FROM (SELECT ev.global_position, ev.stream_name, ev.event_type
+                      FROM event_store.events ev
+                     WHERE ev.stream_name = src AND ev.global_position > ps.read_position
+                     ORDER BY ev.stream_version
+                     LIMIT page_size) r;
+        END IF;
+        EXIT WHEN page_pos IS NULL;
+
+        ps.read_position := (SELECT pg_catalog.max(x) FROM pg_catalog.unnest(page_pos) x);
+        leased := leased || event_store.persistent_take(name, consumer, want, page_pos,
+                                                         page_stream, page_type, ps.read_position);
+        want := max_count - pg_catalog.cardinality(leased);
+        -- a short page means the reader stopped at the end or at the horizon
+        EXIT WHEN pg_catalog.cardinality(page_pos) < page_size;
+    END LOOP;
+    PERFORM event_store.persistent_advance(name);
+
+    RETURN QUERY
+        SELECT ev.global_position, ev.stream_name::text, ev.stream_version, ev.event_id,
+               ev.event_type, ev.data, ev.metadata, ev.causation_id, ev.correlation_id,
+               ev.created_at, e.retry_count
+          FROM event_store.persistent_events e
+          JOIN event_store.events ev ON ev.global_position = e.global_position
+         WHERE e.subscription_name = name
+           AND e.global_position = ANY (leased)
+         ORDER BY e.global_position;
+END
+$$;
+COMMENT ON FUNCTION event_store.receive_events(text, text, integer) IS
+    'leases the next events of a persistent subscription to a consumer until its message_timeout; pinned: a stream''s events go to one consumer at a time, in order';
+SELECT event_store.declare_access_level('receive_events', 'writer');
+
+CREATE FUNCTION event_store.ack_events(name text, positions bigint[])
+RETURNS integer
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    done integer;
+BEGIN
+    PERFORM event_store.persistent_subscription(name);
+    IF positions IS NULL THEN
+        RAISE EXCEPTION 'positions to acknowledge for subscription "%" must not be NULL', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    -- Done is done: an event acked after its lease ran out, or twice, or
+    -- while parked, is simply gone.
+    DELETE FROM event_store.persistent_events e
+     WHERE e.subscription_name = name
+       AND e.global_position = ANY (positions);
+    GET DIAGNOSTICS done = ROW_COUNT;
+    IF done > 0 THEN
+        PERFORM event_store.persistent_advance(name);
+    END IF;
+    RETURN done;
+END
+$$;
+COMMENT ON FUNCTION event_store.ack_events(text, bigint[]) IS
+    'marks events of a persistent subscription as done; returns how many were still pending';
+SELECT event_store.declare_access_level('ack_events', 'writer');
+
+CREATE FUNCTION event_store.nack_events(
+    name text,
+    positions bigint[],
+    action text DEFAULT 'retry',
+    reason text DEFAULT NULL)
+RETURNS integer
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ps event_store.persistent_subscriptions;
+    done integer;
+BEGIN
+    ps := event_store.persistent_subscription(name);
+    IF action IS NULL OR action NOT IN ('retry', 'park', 'skip') THEN
+        RAISE EXCEPTION 'invalid nack action for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The action is %s.', coalesce(pg_catalog.quote_literal(action), 'NULL')),
+                  HINT = 'Use ''retry'', ''park'' or ''skip''.';
+    END IF;
+    IF positions IS NULL THEN
+        RAISE EXCEPTION 'positions to nack for subscription "%" must not be NULL', name
+            USING ERRCODE = 'ES004';
+    END IF;
+
+    IF action = 'skip' THEN
+        DELETE FROM event_store.persistent_events e
+         WHERE e.subscription_name = name
+           AND e.global_position = ANY (positions);
+        GET DIAGNOSTICS done = ROW_COUNT;
+    ELSIF action = 'park' THEN
+        UPDATE event_store.persistent_events e
+           SET consumer = NULL, leased_until = NULL,
+               parked_at = pg_catalog.now(), reason = nack_events.reason
+         WHERE e.subscription_name = name
+           AND e.global_position = ANY (positions)
+           AND e.parked_at IS NULL;
+        GET DIAGNOSTICS done = ROW_COUNT;
+    ELSE
+        -- Only a lease still held is retried.  The self-join compares
+        -- retry_count with the value this statement first saw: if a
+        -- receiver meanwhile counted the lease's timeout as the retry and
+        -- leased the event again, the re-checked row has another
+        -- retry_count and is left alone (specs/persistent_nack_timeout).
+        UPDATE event_store.persistent_events e
+           SET consumer = NULL, leased_until = NULL,
+               retry_count = e.retry_count + 1,
+               parked_at = CASE WHEN e.retry_count >= ps.max_retry_count THEN pg_catalog.now() END,
+               reason = CASE WHEN e.retry_count >= ps.max_retry_count
+                             THEN coalesce(nack_events.reason,
+                                           pg_catalog.format('retried %s times', e.retry_count)) END
+          FROM event_store.persistent_events seen
+         WHERE seen.subscription_name = name
+           AND seen.global_position = ANY (positions)
+           AND seen.consumer IS NOT NULL
+           AND e.subscription_name = seen.subscription_name
+           AND e.global_position = seen.global_position
+           AND e.consumer IS NOT NULL
+           AND e.retry_count = seen.retry_count;
+        GET DIAGNOSTICS done = ROW_COUNT;
+    END IF;
+    IF done > 0 AND action <> 'retry' THEN
+        PERFORM event_store.persistent_advance(name);
+    END IF;
+    RETURN done;
+END
+$$;
+COMMENT ON FUNCTION event_store.nack_events(text, bigint[], text, text) IS
+    'gives events of a persistent subscription back: retry (lease again later, retry_count + 1, parked past max_retry_count), park (with the reason) or skip (done); returns how many it changed';
+SELECT event_store.declare_access_level('nack_events', 'writer');
+
+-- Not SECURITY DEFINER: it returns events, read as the caller.
+CREATE FUNCTION event_store.parked_events(name text)
+RETURNS TABLE (
+    global_position bigint,
+    stream_name text,
+    stream_version bigint,
+    event_id uuid,
+    event_type text,
+    data jsonb,
+    metadata jsonb,
+    causation_id uuid,
+    correlation_id uuid,
+    created_at timestamptz,
+    retry_count integer,
+    reason text,
+    parked_at timestamptz)
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM event_store.persistent_subscription(name);
+    RETURN QUERY
+        SELECT ev.global_position, ev.stream_name::text, ev.stream_version, ev.event_id,
+               ev.event_type, ev.data, ev.metadata, ev.causation_id, ev.correlation_id,
+               ev.created_at, e.retry_count, e.reason, e.parked_at
+          FROM event_store.persistent_events e
+          JOIN event_store.events ev ON ev.global_position = e.global_position
+         WHERE e.subscription_name = parked_events.name
+           AND e.parked_at IS NOT NULL
+         ORDER BY e.global_position;
+END
+$$;
+COMMENT ON FUNCTION event_store.parked_events(text) IS
+    'the parked events of a persistent subscription, with the reason and time they were parked';
+SELECT event_store.declare_access_level('parked_events', 'writer');
+
+CREATE FUNCTION event_store.replay_parked(name text)
+RETURNS integer
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    done integer;
+BEGIN
+    -- With the receivers' lock: the checkpoint moves back below them.
+    PERFORM event_store.persistent_subscription(name, true);
+    UPDATE event_store.persistent_events e
+       SET parked_at = NULL, reason = NULL, retry_count = 0
+     WHERE e.subscription_name = name
+       AND e.parked_at IS NOT NULL;
+    GET DIAGNOSTICS done = ROW_COUNT;
+    IF done > 0 THEN
+        PERFORM event_store.persistent_advance(name, true);
+    END IF;
+    RETURN done;
+END
+$$;
+COMMENT ON FUNCTION event_store.replay_parked(text) IS
+    'hands the parked events of a persistent subscription out again (retry_count from 0); the checkpoint moves back below them; returns how many';
+SELECT event_store.declare_access_level('replay_parked', 'writer');
+
+-- The checkpoint kind's functions refuse a persistent subscription, and
+-- delete_subscription removes either kind.
+CREATE OR REPLACE FUNCTION event_store.read_subscription(name text, max_count integer DEFAULT 100)
+RETURNS SETOF event_store.recorded_event
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    sub event_store.subscriptions;
+BEGIN
+    SELECT s.* INTO sub
+      FROM event_store.subscriptions s
+     WHERE s.subscription_name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Use receive_events, ack_events and nack_events.';
+    END IF;
+    IF max_count IS NULL OR max_count <= 0 THEN
+        RAISE EXCEPTION 'invalid max_count for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
+    END IF;
+
+    IF sub.checkpoint = 9223372036854775807 THEN
+        RETURN;                 -- nothing can come after the last position
+    END IF;
+
+    IF sub.source = '$all' THEN
+        RETURN QUERY
+            SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count);
+    ELSIF sub.source LIKE '$ce-%' THEN
+        RETURN QUERY
+            SELECT * FROM event_store.read_category_forward(substr(sub.source, 5), sub.checkpoint + 1, max_count);
+    ELSE
+        -- A stream's events commit in version order (appends to it hold its
+        -- lock until commit), so what a snapshot sees of it has no holes.
+        RETURN QUERY
+            SELECT e.global_position, e.stream_name, e.stream_version, e.event_id,
+                   e.event_type, e.data, e.metadata, e.causation_id,
+                   e.correlation_id, e.created_at
+              FROM event_store.events e
+             WHERE e.stream_name = sub.source
+               AND e.global_position > sub.checkpoint
+             ORDER BY e.stream_version
+             LIMIT max_count;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION event_store.ack(name text, global_position bigint) RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result bigint;
+BEGIN
+    IF global_position IS NULL OR global_position < 0 THEN
+        RAISE EXCEPTION 'invalid position to acknowledge for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The position must be 0 or more, but is %s.', coalesce(global_position::text, 'NULL'));
+    END IF;
+    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Use ack_events or nack_events.';
+    END IF;
+
+    -- GREATEST (syntax, not a function: nothing to hijack) keeps the
+    -- checkpoint monotonic even when acks race or arrive late.
+    UPDATE event_store.subscriptions s
+       SET checkpoint = GREATEST(s.checkpoint, ack.global_position),
+           updated_at = pg_catalog.now()
+     WHERE s.subscription_name = name
+    RETURNING s.checkpoint INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION event_store.delete_subscription(name text) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM event_store.subscriptions s WHERE s.subscription_name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    DELETE FROM event_store.persistent_events e WHERE e.subscription_name = name;
+    DELETE FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name;
+END
+$$;
+COMMENT ON FUNCTION event_store.delete_subscription(text) IS
+    'deletes a subscription of either kind: its checkpoint, and for a persistent one its settings, leases and parked events';

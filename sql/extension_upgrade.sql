@@ -50,6 +50,11 @@ SELECT event_store.delete_stream('user-1', 1);
 SELECT event_store.stream_version('user-1');
 SELECT event_store.scavenge();
 SELECT count(*) FROM event_store.read_subscription('all');
+-- 1.2: the old subscription shows in subscription_status; a persistent one
+-- hands out the old events
+SELECT name, kind, checkpoint FROM event_store.subscription_status;
+SELECT subscription_name FROM event_store.create_persistent_subscription('workers', start_from => 1);
+SELECT global_position, stream_name, retry_count FROM event_store.receive_events('workers', 'w1');
 
 -- an updated install is the same as a fresh one: members, definitions,
 -- privileges and comments

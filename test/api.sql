@@ -8,7 +8,7 @@ DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
 
-SELECT plan(102);
+SELECT plan(121);
 
 SELECT functions_are('event_store', ARRAY[
     'no_stream', 'any_version', 'stream_exists', 'event', 'stream_hash', 'uuid_generate_v7',
@@ -19,7 +19,11 @@ SELECT functions_are('event_store', ARRAY[
     'create_subscription', 'read_subscription', 'ack', 'delete_subscription',
     'grant_reader', 'grant_writer', 'grant_admin', 'grant_level', 'declare_access_level', 'refresh_access',
     'delete_stream', 'set_stream_metadata', 'scavenge',
-    'list_streams', 'stream_info']);
+    'list_streams', 'stream_info',
+    'create_persistent_subscription', 'receive_events', 'ack_events', 'nack_events',
+    'parked_events', 'replay_parked',
+    -- internal helpers of persistent subscriptions (not API; docs/api.md says so)
+    'persistent_subscription', 'persistent_advance', 'persistent_lease_waiting', 'persistent_take']);
 
 -- existence with argument types
 SELECT has_function('event_store', 'no_stream', ARRAY[]::name[]);
@@ -48,6 +52,12 @@ SELECT has_function('event_store', 'set_stream_metadata', ARRAY['text', 'bigint'
 SELECT has_function('event_store', 'scavenge', ARRAY['bigint']);
 SELECT has_function('event_store', 'list_streams', ARRAY['text', 'text', 'integer']);
 SELECT has_function('event_store', 'stream_info', ARRAY['text']);
+SELECT has_function('event_store', 'create_persistent_subscription', ARRAY['text', 'text', 'bigint', 'text', 'integer', 'interval', 'text[]', 'text']);
+SELECT has_function('event_store', 'receive_events', ARRAY['text', 'text', 'integer']);
+SELECT has_function('event_store', 'ack_events', ARRAY['text', 'bigint[]']);
+SELECT has_function('event_store', 'nack_events', ARRAY['text', 'bigint[]', 'text', 'text']);
+SELECT has_function('event_store', 'parked_events', ARRAY['text']);
+SELECT has_function('event_store', 'replay_parked', ARRAY['text']);
 
 -- return types
 SELECT function_returns('event_store', 'no_stream', ARRAY[]::name[], 'bigint');
@@ -76,6 +86,12 @@ SELECT function_returns('event_store', 'set_stream_metadata', ARRAY['text', 'big
 SELECT function_returns('event_store', 'scavenge', ARRAY['bigint'], 'bigint');
 SELECT function_returns('event_store', 'list_streams', ARRAY['text', 'text', 'integer'], 'setof record');
 SELECT function_returns('event_store', 'stream_info', ARRAY['text'], 'setof event_store.stream_details');
+SELECT function_returns('event_store', 'create_persistent_subscription', ARRAY['text', 'text', 'bigint', 'text', 'integer', 'interval', 'text[]', 'text'], 'event_store.subscriptions');
+SELECT function_returns('event_store', 'receive_events', ARRAY['text', 'text', 'integer'], 'setof record');
+SELECT function_returns('event_store', 'ack_events', ARRAY['text', 'bigint[]'], 'integer');
+SELECT function_returns('event_store', 'nack_events', ARRAY['text', 'bigint[]', 'text', 'text'], 'integer');
+SELECT function_returns('event_store', 'parked_events', ARRAY['text'], 'setof record');
+SELECT function_returns('event_store', 'replay_parked', ARRAY['text'], 'integer');
 
 -- argument names and defaults, as callers use them (named arguments)
 CREATE TEMP TABLE signatures(f, args) AS VALUES
@@ -112,7 +128,15 @@ CREATE TEMP TABLE signatures(f, args) AS VALUES
     ('event_store.scavenge(bigint)', 'max_events bigint DEFAULT NULL::bigint'),
     ('event_store.list_streams(text,text,integer)',
      'prefix text DEFAULT NULL::text, after text DEFAULT NULL::text, max_count integer DEFAULT 100'),
-    ('event_store.stream_info(text)', 'stream_name text');
+    ('event_store.stream_info(text)', 'stream_name text'),
+    ('event_store.create_persistent_subscription(text,text,bigint,text,integer,interval,text[],text)',
+     'name text, source text DEFAULT ''$all''::text, start_from bigint DEFAULT 0, strategy text DEFAULT ''pinned''::text, max_retry_count integer DEFAULT 10, message_timeout interval DEFAULT ''00:00:30''::interval, event_types text[] DEFAULT NULL::text[], stream_prefix text DEFAULT NULL::text'),
+    ('event_store.receive_events(text,text,integer)', 'name text, consumer text, max_count integer DEFAULT 100'),
+    ('event_store.ack_events(text,bigint[])', 'name text, positions bigint[]'),
+    ('event_store.nack_events(text,bigint[],text,text)',
+     'name text, positions bigint[], action text DEFAULT ''retry''::text, reason text DEFAULT NULL::text'),
+    ('event_store.parked_events(text)', 'name text'),
+    ('event_store.replay_parked(text)', 'name text');
 SELECT is(pg_get_function_arguments(f::regprocedure), args, 'arguments of ' || f)
   FROM signatures ORDER BY f;
 
@@ -182,6 +206,9 @@ SELECT is((SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod),
              FROM pg_attribute WHERE attrelid = 'event_store.stream_details'::regclass),
           'stream_name text, category text, stream_version bigint, created_at timestamp with time zone, last_appended_at timestamp with time zone, deleted text, max_count bigint, max_age interval, truncate_before bigint',
           'stream_info returns those and max_count, max_age, truncate_before');
+SELECT is(pg_get_function_result('event_store.receive_events(text,text,integer)'::regprocedure),
+          'TABLE(global_position bigint, stream_name text, stream_version bigint, event_id uuid, event_type text, data jsonb, metadata jsonb, causation_id uuid, correlation_id uuid, created_at timestamp with time zone, retry_count integer)',
+          'receive_events returns the recorded_event columns and retry_count');
 SELECT views_are('event_store', ARRAY['category_summary', 'subscription_status', 'slot_status']);
 SELECT columns_are('event_store', 'category_summary', ARRAY['category', 'streams', 'events', 'last_position']);
 SELECT columns_are('event_store', 'subscription_status', ARRAY['name', 'kind', 'source', 'checkpoint',
