@@ -126,6 +126,7 @@ defmodule CommandedPgEventStore.Subscription do
       checkpoint: 0,
       flushed: 0,
       flush_pending: false,
+      dispatch_pending: false,
       cursor: nil,
       last_pos: 0,
       more: false,
@@ -236,7 +237,7 @@ defmodule CommandedPgEventStore.Subscription do
   def handle_cast({:ack, position}, state) do
     case state.inflight do
       %{^position => {pid, _key, _seq}} ->
-        {:noreply, state |> ack_upto(pid, position) |> dispatch() |> maybe_fetch()}
+        {:noreply, state |> ack_upto(pid, position) |> schedule_dispatch()}
 
       _ ->
         {:noreply, state}
@@ -266,6 +267,9 @@ defmodule CommandedPgEventStore.Subscription do
     do: {:stop, {:shutdown, :lock_lost}, state}
 
   def handle_info(:flush, state), do: {:noreply, flush(%{state | flush_pending: false})}
+
+  def handle_info(:dispatch, state),
+    do: {:noreply, %{state | dispatch_pending: false} |> dispatch() |> maybe_fetch()}
 
   def handle_info({:DOWN, _ref, :process, pid, _reason}, state) do
     state = remove_subscriber(state, pid)
@@ -409,27 +413,48 @@ defmodule CommandedPgEventStore.Subscription do
 
   # ---- dispatching ----
 
+  # Acks arrive one per event: dispatch once after the mailbox's acks.
+  defp schedule_dispatch(%{dispatch_pending: true} = state), do: state
+
+  defp schedule_dispatch(state) do
+    send(self(), :dispatch)
+    %{state | dispatch_pending: true}
+  end
+
   defp dispatch(%{status: :running} = state)
        when state.queue != [] and state.subscribers != %{} do
-    {state, keep, batches} =
-      Enum.reduce(state.queue, {state, [], %{}}, fn event, {st, keep, batches} ->
-        key = partition_key(st, event)
-
-        case target(st, key) do
-          nil ->
-            {st, [event | keep], batches}
-
-          pid ->
-            st = assign(st, pid, key, event)
-            {st, keep, Map.update(batches, pid, [event], &[event | &1])}
-        end
+    free =
+      Enum.reduce(state.subscribers, 0, fn {_, s}, n ->
+        n + max(state.buffer_size - s.count, 0)
       end)
 
+    {state, keep, batches} = assign_events(state.queue, free, state, [], %{})
     for {pid, events} <- batches, do: send(pid, {:events, Enum.reverse(events)})
-    %{state | queue: Enum.reverse(keep)}
+    %{state | queue: keep}
   end
 
   defp dispatch(state), do: state
+
+  # Walks the queue in order until every subscriber is full; events whose
+  # partition is busy on a full subscriber wait, in order.
+  defp assign_events(rest, 0, state, keep, batches),
+    do: {state, Enum.reverse(keep, rest), batches}
+
+  defp assign_events([], _free, state, keep, batches), do: {state, Enum.reverse(keep), batches}
+
+  defp assign_events([event | rest], free, state, keep, batches) do
+    key = partition_key(state, event)
+
+    case target(state, key) do
+      nil ->
+        assign_events(rest, free, state, [event | keep], batches)
+
+      pid ->
+        state = assign(state, pid, key, event)
+        batches = Map.update(batches, pid, [event], &[event | &1])
+        assign_events(rest, free - 1, state, keep, batches)
+    end
+  end
 
   defp partition_key(%{partition_by: nil}, _event), do: nil
   defp partition_key(%{partition_by: fun}, event), do: {:key, fun.(event)}

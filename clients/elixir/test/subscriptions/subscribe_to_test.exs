@@ -105,17 +105,21 @@ defmodule CommandedPgEventStore.SubscribeToTest do
     :ok = Adapter.append_to_stream(meta, s, 0, Store.events(2))
     {:ok, sub} = Adapter.subscribe_to(meta, s, n, self(), :origin, [])
     [_, last] = Store.receive_events(2, subscription: sub)
-    Process.sleep(100)
+    assert checkpoint(n, last.event_number, 60) == last.event_number
+  end
 
-    assert {:ok, %{rows: [[cp]]}} =
-             Store.sql(
-               "SELECT checkpoint FROM event_store.subscriptions WHERE subscription_name = $1",
-               [
-                 {:text, n}
-               ]
-             )
+  defp checkpoint(name, want, tries) do
+    {:ok, %{rows: [[cp]]}} =
+      Store.sql("SELECT checkpoint FROM event_store.subscriptions WHERE subscription_name = $1", [
+        {:text, name}
+      ])
 
-    assert cp == last.event_number
+    if cp == want or tries == 0 do
+      cp
+    else
+      Process.sleep(50)
+      checkpoint(name, want, tries - 1)
+    end
   end
 
   test "delete_subscription, then subscribing from :origin starts afresh", %{
