@@ -186,7 +186,7 @@ run_elixir() {
     mkdir -p "$home"
     pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
         env HOME="$home" MIX_HOME="$home/.mix" MIX_ENV=test \
-            ES_TEST_RESTART_CMD='pg_ctlcluster "$PGVERSION" regress restart -m fast' \
+            ES_TEST_RESTART_CMD='pg_ctlcluster "$PGVERSION" regress stop -m fast && pg_ctlcluster "$PGVERSION" regress start' \
             sh -c 'cd clients/elixir && mix test </dev/null' >"$out" 2>&1
     rc=$?
     cat "$out"
