@@ -80,6 +80,13 @@ if [ -n "${EVENT_STORE_SERVER_ENV:-}" ]; then
         pg_ctlcluster "$PGVERSION" regress restart && exec "$@"' venv_env)
 fi
 
+# What the suites install with npm (test/node/package.json: the Node
+# quickstart's driver, Message DB's schema), into test/node/node_modules.
+npm_deps() {
+    [ -d test/node/node_modules/pg ] && [ -d test/node/node_modules/@eventide/message-db ] && return 0
+    (cd test/node && npm install --no-audit --no-fund --no-package-lock --silent) >&2
+}
+
 count() {						# count <suite> <passed> <failed>
     passed=$((passed + $2))
     failed=$((failed + $3))
@@ -129,6 +136,7 @@ run_pgtap() {
 run_perl_tap() {
     local out="$log_dir/perl_tap.log" rc tree="$top"
     [ -n "$(ls test/t/*.pl 2>/dev/null)" ] || return 0
+    npm_deps || echo "npm install in test/node failed" >&2   # 070 needs Message DB
     if [ "$(id -u)" -eq 0 ] && ! su postgres -s /bin/bash -c "test -r '$top/Makefile'" 2>/dev/null; then
         # The clusters run as postgres, who cannot enter this checkout (under
         # /root, say): give it a copy.
@@ -196,13 +204,6 @@ run_elixir() {
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
     ok=$((tests - bad < 0 ? 0 : tests - bad))
     count elixir "$ok" "$bad"
-}
-
-# What the suites install with npm (test/node/package.json: the Node
-# quickstart's driver, Message DB's schema), into test/node/node_modules.
-npm_deps() {
-    [ -d test/node/node_modules/pg ] && [ -d test/node/node_modules/@eventide/message-db ] && return 0
-    (cd test/node && npm install --no-audit --no-fund --no-package-lock --silent) >&2
 }
 
 # The quickstarts: each program of docs/quickstart/*.md runs against a live
