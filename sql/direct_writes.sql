@@ -195,7 +195,7 @@ SELECT c.oid::regclass AS relation, a.grantee::regrole AS role, a.privilege_type
  WHERE c.relnamespace = 'event_store'::regnamespace AND a.grantee <> c.relowner
    AND (c.relkind = 'S' OR a.privilege_type <> 'SELECT');
 SELECT r.role,
-       has_function_privilege(r.role, 'event_store.read_all_forward(bigint, integer)', 'EXECUTE') AS read,
+       has_function_privilege(r.role, 'event_store.read_all_forward(bigint, integer, text[], text)', 'EXECUTE') AS read,
        has_function_privilege(r.role, 'event_store.append_to_stream(text, bigint, event_store.new_event[])', 'EXECUTE') AS append,
        has_function_privilege(r.role, 'event_store.scavenge(bigint)', 'EXECUTE') AS scavenge,
        has_function_privilege(r.role, 'event_store.grant_level(regrole, text)', 'EXECUTE') AS grant_level,

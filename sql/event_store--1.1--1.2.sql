@@ -1384,3 +1384,68 @@ END
 $$;
 COMMENT ON FUNCTION event_store.delete_subscription(text) IS
     'deletes a subscription of either kind: its checkpoint, and for a persistent one its settings, leases and parked events';
+
+-- ==== issue 12 (h12): filters, wait_for_events, the jsonb batch ====
+
+-- Server-side filters: read_all_forward and read_category_forward take
+-- event_types and stream_prefix (NULL: no filter).  The functions are
+-- replaced (a new signature), so calls without the new arguments keep
+-- working; declare_access_level gives the new ones to the roles that had
+-- the old ones.  They return events: not SECURITY DEFINER.
+DROP FUNCTION event_store.read_all_forward(bigint, integer);
+CREATE FUNCTION event_store.read_all_forward(
+    from_position bigint DEFAULT 1,
+    max_count integer DEFAULT 1000,
+    event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL)
+RETURNS SETOF event_store.recorded_event
+    AS 'MODULE_PATHNAME', 'es_read_all_forward'
+    LANGUAGE C VOLATILE ROWS 1000;
+COMMENT ON FUNCTION event_store.read_all_forward(bigint, integer, text[], text) IS
+    'the $all log from from_position on, never past a position that a lower one can still precede; optionally only the given event types and/or streams whose name starts with stream_prefix';
+SELECT event_store.declare_access_level('read_all_forward', 'reader');
+
+DROP FUNCTION event_store.read_category_forward(text, bigint, integer, integer, integer);
+CREATE FUNCTION event_store.read_category_forward(
+    category text,
+    from_position bigint DEFAULT 1,
+    max_count integer DEFAULT 1000,
+    group_member integer DEFAULT NULL,
+    group_size integer DEFAULT NULL,
+    event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL)
+RETURNS SETOF event_store.recorded_event
+    AS 'MODULE_PATHNAME', 'es_read_category_forward'
+    LANGUAGE C VOLATILE ROWS 1000;
+COMMENT ON FUNCTION event_store.read_category_forward(text, bigint, integer, integer, integer, text[], text) IS
+    'the events of one category in $all order, gap-free; with a consumer group, member k of n gets the streams whose stream_hash mod n = k; optionally only the given event types and/or streams whose name starts with stream_prefix';
+SELECT event_store.declare_access_level('read_category_forward', 'reader');
+
+-- A type filter walks this index: a page of a rare type costs what its rows do.
+CREATE INDEX events_type_position_idx
+    ON event_store.events (event_type, global_position);
+
+-- Waiting for new events without LISTEN (works through transaction poolers).
+CREATE FUNCTION event_store.wait_for_events(
+    after_position bigint,
+    timeout interval DEFAULT '30 seconds')
+RETURNS bigint
+    AS 'MODULE_PATHNAME', 'es_wait_for_events'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION event_store.wait_for_events(bigint, interval) IS
+    'waits until the gap-free $all horizon is past after_position and returns it (or after_position at the timeout)';
+SELECT event_store.declare_access_level('wait_for_events', 'reader');
+
+-- The batch as one JSON array of objects, the form every driver can bind.
+-- It writes, as the array form does: SECURITY DEFINER, same level.
+CREATE FUNCTION event_store.append_to_stream(
+    stream_name text,
+    expected_version bigint,
+    events jsonb)
+RETURNS bigint
+    AS 'MODULE_PATHNAME', 'es_append_to_stream_jsonb'
+    LANGUAGE C VOLATILE
+    SECURITY DEFINER SET search_path = event_store, pg_catalog, pg_temp;
+COMMENT ON FUNCTION event_store.append_to_stream(text, bigint, jsonb) IS
+    'appends a batch given as a JSON array of {event_type, data, metadata, event_id, causation_id, correlation_id}; returns the new version';
+SELECT event_store.declare_access_level('append_to_stream', 'writer');

@@ -56,11 +56,11 @@ SELECT octet_length(stream_name) AS bytes, category = stream_name AS category_is
 
 -- batches: NULL array, empty array, NULL element, NULL or empty event type,
 -- two-dimensional array
-SELECT event_store.append_to_stream('ok-1', -1, NULL);
+SELECT event_store.append_to_stream('ok-1', -1, NULL::event_store.new_event[]);
 \echo :SQLSTATE
 SELECT event_store.append_to_stream('ok-1', -1, ARRAY[]::event_store.new_event[]);
 \echo :SQLSTATE
-SELECT event_store.append_to_stream('ok-1', -1, '{}');
+SELECT event_store.append_to_stream('ok-1', -1, '{}'::event_store.new_event[]);
 \echo :SQLSTATE
 SELECT event_store.append_to_stream('ok-1', -1, ARRAY[event_store.event('T', '{}'), NULL]);
 \echo :SQLSTATE

@@ -103,6 +103,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	int64	   *positions;
 	int64		last_position;
 	bool		notify_here;
+	MemoryContext call_context = CurrentMemoryContext;
 
 	stream = es_stream_name_arg(fcinfo, 0);
 	stream_len = strlen(stream);
@@ -142,8 +143,19 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	draw_positions(es_catalog()->position_seq, positions, nevents);
 	if (notify_here && es_notify == ES_NOTIFY_ASYNC)
 		es_notifier_start();
+	es_wake_waiters_at_end();
 
-	es_insert_events(stream, name, category, state.version, events, positions, nevents);
+	/* a concurrent append of one of our ids elsewhere: ES003, not 23505 */
+	PG_TRY();
+	{
+		es_insert_events(stream, name, category, state.version, events, positions, nevents);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(call_context);
+		es_rethrow_duplicate_id(stream, CopyErrorData());
+	}
+	PG_END_TRY();
 
 	/*
 	 * A new stream gets its row.  An existing one needs no update: its version

@@ -23,6 +23,7 @@
 #include "datatype/timestamp.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
+#include "utils/tuplestore.h"
 
 /* SQLSTATEs of SPEC "Errors" */
 #define ERRCODE_ES_WRONG_VERSION	MAKE_SQLSTATE('E','S','0','0','1')
@@ -51,6 +52,7 @@
 #define ES_LOCKTAG_STREAM			0x4501
 #define ES_LOCKTAG_BUCKET			0x4502
 #define ES_LOCKTAG_NOTIFIER			0x4503	/* notifier.c */
+#define ES_LOCKTAG_WAITERS			0x4504	/* wait_for_events (wait.c) */
 
 /* Column numbers of event_store.streams */
 #define Anum_streams_stream_version	4
@@ -157,26 +159,39 @@ extern void es_send_notification(const char *stream, int64 first, int64 last,
 /* uuid7.c */
 extern void es_uuid7(unsigned char *out);
 
-/* A reader's gap checks over one read (horizon.c) */
-typedef struct EsGapCheck
+/*
+ * What a gap-free read of the log returns (feed.c): $all or one category,
+ * optionally one consumer-group member's streams, some event types, streams
+ * with a name prefix.  Unused parts are NULL / 0.
+ */
+typedef struct EsFeed
 {
-	Snapshot	snapshot;		/* the snapshot the reader's rows came from */
-	const char *category;		/* NULL when reading $all */
-	Relation	heap;
-	Relation	pkey;
-	Relation	category_idx;
-	TupleTableSlot *slot;
-	int64		free_bucket;	/* highest bucket seen free so far */
-	bool		late;			/* stopped at a commit newer than the snapshot */
-} EsGapCheck;
+	const char *category;		/* NULL: $all */
+	int32		group_member;	/* with group_size > 0: member k of n */
+	int32		group_size;
+	Datum	   *types;			/* text datums, distinct, in order */
+	int			ntypes;			/* 0: every type */
+	const char *prefix;			/* NULL: every stream */
+	int			prefix_len;
+} EsFeed;
+
+/* feed.c */
+extern void es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
+						 int64 from, int32 max_count);
 
 /* horizon.c */
-extern void es_gap_check_begin(EsGapCheck *gap, Snapshot snapshot, const char *category);
-extern int64 es_gap_check(EsGapCheck *gap, int64 lo, int64 hi);
-extern void es_gap_check_end(EsGapCheck *gap);
+extern int64 es_first_missing(Relation heap, Relation pkey, Snapshot snapshot,
+							  TupleTableSlot *slot, int64 lo, int64 hi);
 extern void es_lock_bucket_shared(int64 bucket);
 extern bool es_bucket_is_busy(int64 bucket);
 extern int64 es_last_drawn_position(Oid seq);
+extern int64 es_last_inserted_position(Relation heap, Relation pkey, TupleTableSlot *slot);
+
+/* duplicate.c */
+extern void es_rethrow_duplicate_id(const char *stream, ErrorData *edata) pg_attribute_noreturn();
+
+/* wait.c */
+extern void es_wake_waiters_at_end(void);
 
 /* decode_access.c */
 extern void es_check_decode_access(Oid events_relid);

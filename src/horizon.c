@@ -19,7 +19,8 @@
  *	 3. Otherwise h is a permanent hole (a rolled-back or abandoned position,
  *		or a scavenged event): pass it.
  *
- * docs/concepts.md gives the argument in full.
+ * The readers (feed.c) and wait_for_events (wait.c) apply the rule with the
+ * probes below; docs/concepts.md gives the argument in full.
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -46,8 +47,6 @@
 #include "events.h"
 
 static void es_bucket_tag(LOCKTAG *tag, int64 bucket);
-static int64 first_missing_position(EsGapCheck *gap, int64 lo, int64 hi);
-static int64 first_late_tuple(EsGapCheck *gap, int64 lo, int64 hi);
 
 static void
 es_bucket_tag(LOCKTAG *tag, int64 bucket)
@@ -106,100 +105,13 @@ es_last_drawn_position(Oid seq)
 }
 
 /*
- * Open the relations a gap check scans.  'snapshot' is the snapshot the
- * reader's rows came from; 'category' is NULL for $all.
- */
-void
-es_gap_check_begin(EsGapCheck *gap, Snapshot snapshot, const char *category)
-{
-	const EsCatalog *cat = es_catalog();
-
-	gap->snapshot = snapshot;
-	gap->category = category;
-	gap->heap = table_open(cat->events, AccessShareLock);
-	gap->pkey = index_open(cat->events_pkey, AccessShareLock);
-	gap->category_idx = category ? index_open(cat->events_category_idx, AccessShareLock) : NULL;
-	gap->slot = table_slot_create(gap->heap, NULL);
-	gap->free_bucket = -1;
-	gap->late = false;
-}
-
-void
-es_gap_check_end(EsGapCheck *gap)
-{
-	ExecDropSingleTupleTableSlot(gap->slot);
-	if (gap->category_idx)
-		index_close(gap->category_idx, AccessShareLock);
-	index_close(gap->pkey, AccessShareLock);
-	table_close(gap->heap, AccessShareLock);
-}
-
-/*
- * The reader's snapshot shows no event of interest at positions [lo, hi],
- * and shows one at hi + 1 (so every position up to hi has been drawn before
- * the snapshot was taken).  Return the first position in [lo, hi] that the
- * reader must stop before, or hi + 1 when it may pass the whole range.
- * Sets gap->late when the stop is due to a commit after the snapshot, which a
- * fresh snapshot would show.
- *
- * For $all every position in the range is missing from the snapshot.  For a
- * category the range may hold other categories' events; only missing
- * positions matter, and only this category's late commits.
+ * The first position in [lo, hi] that has no event in the snapshot, or
+ * hi + 1: where a reader stops in a busy bucket.  'slot' is any slot of the
+ * events table the caller does not need meanwhile.
  */
 int64
-es_gap_check(EsGapCheck *gap, int64 lo, int64 hi)
-{
-	int64		cut = hi + 1;
-	int64		bucket;
-	int64		late;
-
-	if (lo > hi)
-		return cut;
-
-	/* 1. Locked buckets: a position there may still be drawn-but-uncommitted. */
-	for (bucket = ES_BUCKET_OF(lo); bucket <= ES_BUCKET_OF(hi); bucket++)
-	{
-		int64		blo = Max(lo, ES_BUCKET_FIRST(bucket));
-		int64		bhi = Min(hi, ES_BUCKET_LAST(bucket));
-		int64		missing;
-
-		CHECK_FOR_INTERRUPTS();
-
-		/* a bucket once seen free stays settled for positions we know of */
-		if (bucket <= gap->free_bucket)
-			continue;
-		if (!es_bucket_is_busy(bucket))
-		{
-			gap->free_bucket = bucket;
-			continue;
-		}
-		missing = gap->category ? first_missing_position(gap, blo, bhi) : blo;
-		if (missing <= bhi)
-		{
-			cut = missing;
-			break;
-		}
-	}
-
-	/* 2. Free buckets: anything committed there since the snapshot? */
-	if (cut > lo)
-	{
-		late = first_late_tuple(gap, lo, cut - 1);
-		if (late < cut)
-		{
-			cut = late;
-			gap->late = true;
-		}
-	}
-	return cut;
-}
-
-/*
- * The first position in [lo, hi] that has no event in the reader's snapshot,
- * or hi + 1.  Used for locked buckets only, so at most one bucket is scanned.
- */
-static int64
-first_missing_position(EsGapCheck *gap, int64 lo, int64 hi)
+es_first_missing(Relation heap, Relation pkey, Snapshot snapshot,
+				 TupleTableSlot *slot, int64 lo, int64 hi)
 {
 	IndexScanDesc scan;
 	ScanKeyData key[2];
@@ -207,14 +119,13 @@ first_missing_position(EsGapCheck *gap, int64 lo, int64 hi)
 
 	ScanKeyInit(&key[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
 	ScanKeyInit(&key[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
-	scan = index_beginscan(gap->heap, gap->pkey, gap->snapshot, 2, 0);
+	scan = index_beginscan(heap, pkey, snapshot, 2, 0);
 	index_rescan(scan, key, 2, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, gap->slot))
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		int64		pos = DatumGetInt64(slot_getattr(gap->slot, Anum_events_global_position, &isnull));
 
-		if (pos != expect)
+		if (DatumGetInt64(slot_getattr(slot, Anum_events_global_position, &isnull)) != expect)
 			break;
 		expect++;
 	}
@@ -223,48 +134,27 @@ first_missing_position(EsGapCheck *gap, int64 lo, int64 hi)
 }
 
 /*
- * The first position in [lo, hi] holding a live event (of the category, if
- * any) that the reader's snapshot does not show, or hi + 1.  Runs only over
- * buckets no transaction holds, so a live tuple there is committed.
+ * The highest position any transaction has inserted an event at, committed
+ * or not (0 if none): where a reader's scans may end.  Unlike the sequence,
+ * which readers have no right to read, it needs only the events table.
+ * Positions drawn but not inserted yet lie above every event a reader can
+ * be shown, or in a bucket still held.
  */
-static int64
-first_late_tuple(EsGapCheck *gap, int64 lo, int64 hi)
+int64
+es_last_inserted_position(Relation heap, Relation pkey, TupleTableSlot *slot)
 {
 	SnapshotData dirty;
 	IndexScanDesc scan;
-	ScanKeyData key[3];
-	int			nkeys = 0;
-	int64		result = hi + 1;
+	int64		result = 0;
 
 	InitDirtySnapshot(dirty);
-	if (gap->category)
-	{
-		ScanKeyInit(&key[nkeys++], 1, BTEqualStrategyNumber, F_TEXTEQ,
-					CStringGetTextDatum(gap->category));
-		ScanKeyInit(&key[nkeys++], 2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
-		ScanKeyInit(&key[nkeys++], 2, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
-		key[0].sk_collation = gap->category_idx->rd_indcollation[0];
-	}
-	else
-	{
-		ScanKeyInit(&key[nkeys++], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
-		ScanKeyInit(&key[nkeys++], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
-	}
-
-	scan = index_beginscan(gap->heap, gap->category ? gap->category_idx : gap->pkey,
-						   &dirty, nkeys, 0);
-	index_rescan(scan, key, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, gap->slot))
+	scan = index_beginscan(heap, pkey, &dirty, 0, 0);
+	index_rescan(scan, NULL, 0, NULL, 0);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
 	{
 		bool		isnull;
 
-		CHECK_FOR_INTERRUPTS();
-		/* in a category's range, events the snapshot shows were filtered */
-		if (gap->category &&
-			table_tuple_satisfies_snapshot(gap->heap, gap->slot, gap->snapshot))
-			continue;
-		result = DatumGetInt64(slot_getattr(gap->slot, Anum_events_global_position, &isnull));
-		break;
+		result = DatumGetInt64(slot_getattr(slot, Anum_events_global_position, &isnull));
 	}
 	index_endscan(scan);
 	return result;

@@ -37,12 +37,6 @@
 #include "event_store.h"
 #include "events.h"
 
-/*
- * How often a READ COMMITTED reader that stopped at a commit newer than its
- * snapshot looks again with a fresh one before returning what it has.
- */
-#define ES_MAX_FRESH_SNAPSHOTS		4
-
 typedef enum StreamDirection
 {
 	STREAM_FORWARD,
@@ -54,8 +48,9 @@ static SPIPlanPtr backward_plan = NULL;
 
 static SPIPlanPtr prepare_stream_read(SPIPlanPtr *cache, const char *order);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
-static void read_positions(FunctionCallInfo fcinfo, const char *category,
-						   int64 from, int32 max_count, int32 *group);
+static void filter_args(FunctionCallInfo fcinfo, int types_arg, const char *source,
+						EsFeed *feed);
+static int	text_datum_cmp(const void *a, const void *b, void *arg);
 
 PG_FUNCTION_INFO_V1(es_read_stream_forward);
 PG_FUNCTION_INFO_V1(es_read_stream_backward);
@@ -184,142 +179,107 @@ es_read_stream_backward(PG_FUNCTION_ARGS)
 }
 
 /*
- * Read events in global-position order from 'from' (of one category when
- * 'category' is set, of one consumer-group member when 'group' is), up to
- * max_count, stopping before any position the no-gap rule cannot settle.
- *
- * This is the hot read path: it walks the position (or category) index
- * itself and puts each row straight into the result, without the executor.
- * Direct access skips the executor's permission check, so it is made here.
+ * The filter arguments event_types text[] and stream_prefix text at
+ * types_arg and types_arg + 1 (absent when the SQL function is the 1.1 one,
+ * before the upgrade).  NULL is no filter; an empty list, a NULL type or an
+ * empty prefix is ES004 naming 'source'.
  */
 static void
-read_positions(FunctionCallInfo fcinfo, const char *category, int64 from,
-			   int32 max_count, int32 *group)
+filter_args(FunctionCallInfo fcinfo, int types_arg, const char *source, EsFeed *feed)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const EsCatalog *cat = es_catalog();
-	Relation	heap;
-	Relation	index;
-	TupleTableSlot *slot;
-	int			fresh;
+	int			prefix_arg = types_arg + 1;
 
-	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
-
-	if (from < 1)
-		from = 1;
-
-	heap = table_open(cat->events, AccessShareLock);
-	index = index_open(category ? cat->events_category_idx : cat->events_pkey, AccessShareLock);
-	slot = table_slot_create(heap, NULL);
-
-	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
+	if (PG_NARGS() > types_arg && !PG_ARGISNULL(types_arg))
 	{
-		Snapshot	snapshot;
-		IndexScanDesc scan;
-		ScanKeyData key[2];
-		int			nkeys = 0;
-		EsGapCheck	gap;
-		bool		checking = false;
-		bool		stopped = false;
-		int64		next = from;
+		ArrayType  *array = PG_GETARG_ARRAYTYPE_P(types_arg);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			i;
 
-		/* In READ COMMITTED each round reads with a new snapshot. */
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("event_types for %s must not be empty", source),
+					 errhint("Pass NULL for every event type.")));
+		for (i = 0; i < n; i++)
+			if (nulls[i] || VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+						 errmsg("event_types for %s must not contain NULL or empty names", source),
+						 errdetail("Element %d is %s.", i + 1, nulls[i] ? "NULL" : "empty")));
 
-		if (category)
-		{
-			ScanKeyInit(&key[nkeys], 1, BTEqualStrategyNumber, F_TEXTEQ,
-						CStringGetTextDatum(category));
-			key[nkeys++].sk_collation = index->rd_indcollation[0];
-		}
-		ScanKeyInit(&key[nkeys], nkeys + 1, BTGreaterEqualStrategyNumber, F_INT8GE,
-					Int64GetDatum(from));
-		nkeys++;
-		scan = index_beginscan(heap, index, snapshot, nkeys, 0);
-		index_rescan(scan, key, nkeys, NULL, 0);
-
-		gap.late = false;
-		while (max_count > 0 && index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
-			int64		pos;
-
-			CHECK_FOR_INTERRUPTS();
-			slot_getallattrs(slot);
-			pos = DatumGetInt64(slot->tts_values[Anum_events_global_position - 1]);
-
-			if (group &&
-				es_stream_hash_of(DatumGetTextPP(slot->tts_values[Anum_events_stream_name - 1]))
-				% group[1] != group[0])
-				continue;
-
-			/* Pass every missing position below this row, or stop before it. */
-			if (pos > next)
-			{
-				if (!checking)
-					es_gap_check_begin(&gap, snapshot, category);
-				checking = true;
-				if (es_gap_check(&gap, next, pos - 1) < pos)
-				{
-					stopped = true;
-					break;
-				}
-			}
-
-			es_put_recorded_event(rsinfo->setResult, rsinfo->setDesc,
-								  slot->tts_values, slot->tts_isnull);
-
-			max_count--;
-			next = pos + 1;
-		}
-		index_endscan(scan);
-		if (checking)
-			es_gap_check_end(&gap);
-		UnregisterSnapshot(snapshot);
-		from = next;
-
-		/*
-		 * Look again only where a fresh snapshot can show more: we stopped at
-		 * a commit newer than ours, and this isolation level lets us.
-		 */
-		if (!stopped || !gap.late || IsolationUsesXactSnapshot())
-			break;
+		/* distinct, in order: one index scan per type */
+		qsort_arg(elems, n, sizeof(Datum), text_datum_cmp, NULL);
+		feed->types = palloc(sizeof(Datum) * n);
+		for (i = 0; i < n; i++)
+			if (i == 0 || text_datum_cmp(&elems[i - 1], &elems[i], NULL) != 0)
+				feed->types[feed->ntypes++] = elems[i];
 	}
 
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	if (PG_NARGS() > prefix_arg && !PG_ARGISNULL(prefix_arg))
+	{
+		text	   *prefix = PG_GETARG_TEXT_PP(prefix_arg);
+
+		feed->prefix_len = VARSIZE_ANY_EXHDR(prefix);
+		if (feed->prefix_len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
+					 errmsg("stream_prefix for %s must not be empty", source),
+					 errhint("Pass NULL for every stream.")));
+		feed->prefix = VARDATA_ANY(prefix);
+	}
+}
+
+/* Byte order: any fixed order serves to drop repeated types */
+static int
+text_datum_cmp(const void *a, const void *b, void *arg)
+{
+	text	   *ta = DatumGetTextPP(*(const Datum *) a);
+	text	   *tb = DatumGetTextPP(*(const Datum *) b);
+	int			la = VARSIZE_ANY_EXHDR(ta);
+	int			lb = VARSIZE_ANY_EXHDR(tb);
+	int			c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
+
+	return c != 0 ? c : (la > lb) - (la < lb);
 }
 
 /*
- * read_all_forward(from_position bigint, max_count int)
+ * read_all_forward(from_position bigint, max_count int,
+ *					event_types text[], stream_prefix text)
  */
 Datum
 es_read_all_forward(PG_FUNCTION_ARGS)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		max_count = es_max_count_arg(fcinfo, 1, "$all");
+	EsFeed		feed = {0};
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("from_position for $all must not be NULL")));
+	filter_args(fcinfo, 2, "$all", &feed);
 
 	InitMaterializedSRF(fcinfo, 0);
-	read_positions(fcinfo, NULL, PG_GETARG_INT64(0), max_count, NULL);
+	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(0), max_count);
 	return (Datum) 0;
 }
 
 /*
  * read_category_forward(category text, from_position bigint, max_count int,
- *						 group_member int, group_size int)
+ *						 group_member int, group_size int,
+ *						 event_types text[], stream_prefix text)
  */
 Datum
 es_read_category_forward(PG_FUNCTION_ARGS)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		max_count;
 	char	   *category;
-	int32		group[2];
-	bool		grouped;
+	char	   *source;
+	EsFeed		feed = {0};
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -330,14 +290,14 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("category must not be empty")));
-	max_count = es_max_count_arg(fcinfo, 2, psprintf("category \"%s\"", category));
+	source = psprintf("category \"%s\"", category);
+	max_count = es_max_count_arg(fcinfo, 2, source);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-				 errmsg("from_position for category \"%s\" must not be NULL", category)));
+				 errmsg("from_position for %s must not be NULL", source)));
 
-	grouped = !PG_ARGISNULL(3) || !PG_ARGISNULL(4);
-	if (grouped)
+	if (!PG_ARGISNULL(3) || !PG_ARGISNULL(4))
 	{
 		int32		member = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT32(3);
 		int32		size = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
@@ -345,16 +305,17 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || size < 1 || member < 0 || member >= size)
 			ereport(ERROR,
 					(errcode(ERRCODE_ES_INVALID_ARGUMENT),
-					 errmsg("invalid consumer group for category \"%s\"", category),
+					 errmsg("invalid consumer group for %s", source),
 					 errdetail("group_member and group_size must both be given, with 0 <= group_member < group_size."),
 					 errhint("Member k of n gets the streams whose event_store.stream_hash(name) %% n = k.")));
-		group[0] = member;
-		group[1] = size;
+		feed.group_member = member;
+		feed.group_size = size;
 	}
+	filter_args(fcinfo, 5, source, &feed);
+	feed.category = category;
 
 	InitMaterializedSRF(fcinfo, 0);
-	read_positions(fcinfo, category, PG_GETARG_INT64(1), max_count,
-				   grouped ? group : NULL);
+	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(1), max_count);
 	return (Datum) 0;
 }
 

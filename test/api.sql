@@ -8,7 +8,7 @@ DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
 
-SELECT plan(121);
+SELECT plan(130);
 
 SELECT functions_are('event_store', ARRAY[
     'no_stream', 'any_version', 'stream_exists', 'event', 'stream_hash', 'uuid_generate_v7',
@@ -23,7 +23,8 @@ SELECT functions_are('event_store', ARRAY[
     'create_persistent_subscription', 'receive_events', 'ack_events', 'nack_events',
     'parked_events', 'replay_parked',
     -- internal helpers of persistent subscriptions (not API; docs/api.md says so)
-    'persistent_subscription', 'persistent_advance', 'persistent_lease_waiting', 'persistent_take']);
+    'persistent_subscription', 'persistent_advance', 'persistent_lease_waiting', 'persistent_take',
+    'wait_for_events']);
 
 -- existence with argument types
 SELECT has_function('event_store', 'no_stream', ARRAY[]::name[]);
@@ -34,8 +35,10 @@ SELECT has_function('event_store', 'stream_hash', ARRAY['text']);
 SELECT has_function('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'event_store.new_event[]']);
 SELECT has_function('event_store', 'read_stream_forward', ARRAY['text', 'bigint', 'integer']);
 SELECT has_function('event_store', 'read_stream_backward', ARRAY['text', 'bigint', 'integer']);
-SELECT has_function('event_store', 'read_all_forward', ARRAY['bigint', 'integer']);
-SELECT has_function('event_store', 'read_category_forward', ARRAY['text', 'bigint', 'integer', 'integer', 'integer']);
+SELECT has_function('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'jsonb']);
+SELECT has_function('event_store', 'read_all_forward', ARRAY['bigint', 'integer', 'text[]', 'text']);
+SELECT has_function('event_store', 'read_category_forward', ARRAY['text', 'bigint', 'integer', 'integer', 'integer', 'text[]', 'text']);
+SELECT has_function('event_store', 'wait_for_events', ARRAY['bigint', 'interval']);
 SELECT has_function('event_store', 'stream_version', ARRAY['text']);
 SELECT has_function('event_store', 'record_snapshot', ARRAY['text', 'bigint', 'text', 'jsonb', 'jsonb']);
 SELECT has_function('event_store', 'read_snapshot', ARRAY['text']);
@@ -68,8 +71,10 @@ SELECT function_returns('event_store', 'stream_hash', ARRAY['text'], 'bigint');
 SELECT function_returns('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'event_store.new_event[]'], 'bigint');
 SELECT function_returns('event_store', 'read_stream_forward', ARRAY['text', 'bigint', 'integer'], 'setof event_store.recorded_event');
 SELECT function_returns('event_store', 'read_stream_backward', ARRAY['text', 'bigint', 'integer'], 'setof event_store.recorded_event');
-SELECT function_returns('event_store', 'read_all_forward', ARRAY['bigint', 'integer'], 'setof event_store.recorded_event');
-SELECT function_returns('event_store', 'read_category_forward', ARRAY['text', 'bigint', 'integer', 'integer', 'integer'], 'setof event_store.recorded_event');
+SELECT function_returns('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'jsonb'], 'bigint');
+SELECT function_returns('event_store', 'read_all_forward', ARRAY['bigint', 'integer', 'text[]', 'text'], 'setof event_store.recorded_event');
+SELECT function_returns('event_store', 'read_category_forward', ARRAY['text', 'bigint', 'integer', 'integer', 'integer', 'text[]', 'text'], 'setof event_store.recorded_event');
+SELECT function_returns('event_store', 'wait_for_events', ARRAY['bigint', 'interval'], 'bigint');
 SELECT function_returns('event_store', 'stream_version', ARRAY['text'], 'bigint');
 SELECT function_returns('event_store', 'record_snapshot', ARRAY['text', 'bigint', 'text', 'jsonb', 'jsonb'], 'void');
 SELECT function_returns('event_store', 'read_snapshot', ARRAY['text'], 'event_store.snapshots');
@@ -104,10 +109,14 @@ CREATE TEMP TABLE signatures(f, args) AS VALUES
      'stream_name text, from_version bigint DEFAULT 1, max_count integer DEFAULT 1000'),
     ('event_store.read_stream_backward(text,bigint,integer)',
      'stream_name text, from_version bigint DEFAULT NULL::bigint, max_count integer DEFAULT 1000'),
-    ('event_store.read_all_forward(bigint,integer)',
-     'from_position bigint DEFAULT 1, max_count integer DEFAULT 1000'),
-    ('event_store.read_category_forward(text,bigint,integer,integer,integer)',
-     'category text, from_position bigint DEFAULT 1, max_count integer DEFAULT 1000, group_member integer DEFAULT NULL::integer, group_size integer DEFAULT NULL::integer'),
+    ('event_store.append_to_stream(text,bigint,jsonb)',
+     'stream_name text, expected_version bigint, events jsonb'),
+    ('event_store.read_all_forward(bigint,integer,text[],text)',
+     'from_position bigint DEFAULT 1, max_count integer DEFAULT 1000, event_types text[] DEFAULT NULL::text[], stream_prefix text DEFAULT NULL::text'),
+    ('event_store.read_category_forward(text,bigint,integer,integer,integer,text[],text)',
+     'category text, from_position bigint DEFAULT 1, max_count integer DEFAULT 1000, group_member integer DEFAULT NULL::integer, group_size integer DEFAULT NULL::integer, event_types text[] DEFAULT NULL::text[], stream_prefix text DEFAULT NULL::text'),
+    ('event_store.wait_for_events(bigint,interval)',
+     'after_position bigint, timeout interval DEFAULT ''00:00:30''::interval'),
     ('event_store.stream_version(text)', 'stream_name text'),
     ('event_store.record_snapshot(text,bigint,text,jsonb,jsonb)',
      'source_id text, source_version bigint, source_type text, data jsonb, metadata jsonb DEFAULT NULL::jsonb'),
@@ -150,10 +159,15 @@ SELECT volatility_is('event_store', 'stream_hash', ARRAY['text'], 'immutable');
 SELECT is_strict('event_store', 'stream_hash', ARRAY['text'], 'stream_hash is STRICT');
 SELECT volatility_is('event_store', 'uuid_generate_v7', ARRAY[]::name[], 'volatile');
 SELECT volatility_is('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'event_store.new_event[]'], 'volatile');
-SELECT volatility_is('event_store', 'read_all_forward', ARRAY['bigint', 'integer'], 'volatile');
+SELECT volatility_is('event_store', 'read_all_forward', ARRAY['bigint', 'integer', 'text[]', 'text'], 'volatile');
+SELECT volatility_is('event_store', 'wait_for_events', ARRAY['bigint', 'interval'], 'volatile');
+SELECT isnt_strict('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'jsonb'],
+                   'append_to_stream(jsonb) is not STRICT (NULL arguments are ES004)');
+SELECT isnt_strict('event_store', 'wait_for_events', ARRAY['bigint', 'interval'],
+                   'wait_for_events is not STRICT (NULL arguments are ES004)');
 SELECT isnt_strict('event_store', 'append_to_stream', ARRAY['text', 'bigint', 'event_store.new_event[]'],
                    'append_to_stream is not STRICT (NULL arguments are ES004, not a silent NULL)');
-SELECT isnt_strict('event_store', 'read_all_forward', ARRAY['bigint', 'integer'],
+SELECT isnt_strict('event_store', 'read_all_forward', ARRAY['bigint', 'integer', 'text[]', 'text'],
                    'read_all_forward is not STRICT (NULL arguments are ES004)');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p

@@ -24,11 +24,13 @@ CREATE TEMP TABLE reader_functions(f) AS VALUES
     ('event_store.uuid_generate_v7()'),
     ('event_store.read_stream_forward(text,bigint,integer)'),
     ('event_store.read_stream_backward(text,bigint,integer)'),
-    ('event_store.read_all_forward(bigint,integer)'),
-    ('event_store.read_category_forward(text,bigint,integer,integer,integer)'),
+    ('event_store.read_all_forward(bigint,integer,text[],text)'),
+    ('event_store.read_category_forward(text,bigint,integer,integer,integer,text[],text)'),
+    ('event_store.wait_for_events(bigint,interval)'),
     ('event_store.stream_version(text)'), ('event_store.read_snapshot(text)');
 CREATE TEMP TABLE writer_functions(f) AS VALUES
     ('event_store.append_to_stream(text,bigint,event_store.new_event[])'),
+    ('event_store.append_to_stream(text,bigint,jsonb)'),
     ('event_store.record_snapshot(text,bigint,text,jsonb,jsonb)'),
     ('event_store.delete_snapshot(text)'),
     ('event_store.create_subscription(text,text,bigint)'),

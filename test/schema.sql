@@ -8,7 +8,7 @@ DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
 
-SELECT plan(88);
+SELECT plan(89);
 
 -- the extension and its schema
 SELECT has_extension('event_store');
@@ -56,6 +56,8 @@ SELECT has_index('event_store', 'events', 'events_stream_version_key', ARRAY['st
 SELECT index_is_unique('event_store', 'events', 'events_stream_version_key');
 SELECT has_index('event_store', 'events', 'events_category_position_idx', ARRAY['category', 'global_position'],
                  'events is indexed by (category, global_position) (category reads)');
+SELECT has_index('event_store', 'events', 'events_type_position_idx', ARRAY['event_type', 'global_position'],
+                 'events is indexed by (event_type, global_position) (type filters)');
 SELECT has_index('event_store', 'events', 'events_event_id_key', ARRAY['event_id'],
                  'events is indexed by event_id (retries, duplicates)');
 SELECT index_is_unique('event_store', 'events', 'events_event_id_key');

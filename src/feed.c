@@ -1,0 +1,433 @@
+/*-------------------------------------------------------------------------
+ *
+ * feed.c
+ *	  Reading the log in global-position order, gap-free: $all or one
+ *	  category, optionally one consumer-group member's streams, only some
+ *	  event types, only streams with a name prefix.  read_all_forward and
+ *	  read_category_forward (read.c) are its SQL faces; other C code
+ *	  (subscriptions) calls es_read_feed directly.
+ *
+ * One pass over the index that selects the most: the type index
+ * (event_type, global_position) when types are given (one scan per type,
+ * merged by position), else the category index (the category read's, or the
+ * one a prefix such as "order-1" names), else the primary key.  The scans see
+ * every index entry (SnapshotAny) and sort each row into one of three:
+ *
+ *	 - in the reader's snapshot: returned if it matches the filter;
+ *	 - not in the snapshot, but committed or in flight (the dirty snapshot
+ *	   shows it): if it matches, the read stops before it, since it is an
+ *	   event the reader must not pass; a READ COMMITTED reader looks again
+ *	   with a fresh snapshot;
+ *	 - dead (rolled back, scavenged): passed.
+ *
+ * Positions with no row at all may be drawn by a transaction still open:
+ * the scans only ever run over a window of positions whose buckets were
+ * probed (horizon.c) after the snapshot was taken and before the scan reads
+ * them.  In a free bucket every position drawn before the snapshot belongs
+ * to an ended transaction, so whatever it committed is in the index by the
+ * time the scan passes; at a busy bucket the window ends at the first
+ * position the snapshot lacks.  The window doubles as the read goes (up to
+ * ES_FEED_MAX_WINDOW buckets), so a rare type costs few probes and rescans.
+ *
+ * Each row is looked at once: a consumer-group member or a filtered reader
+ * pays for the rows it passes over one index entry and one heap visit each,
+ * never again for gap checks (docs/concepts.md).
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/feed.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "event_store.h"
+#include "events.h"
+
+/*
+ * How often a READ COMMITTED reader that stopped at a commit newer than its
+ * snapshot looks again with a fresh one before returning what it has.
+ */
+#define ES_MAX_FRESH_SNAPSHOTS		4
+
+/* The largest window of positions scanned at once, in buckets */
+#define ES_FEED_MAX_WINDOW			64
+
+/* One index scan of the merge */
+typedef struct FeedScan
+{
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key[3];
+	int			nkeys;			/* the equality key (if any) and the window */
+	bool		has_row;		/* slot holds the scan's next row */
+	int64		pos;			/* its position */
+} FeedScan;
+
+/* A consumer group member's verdict on one stream, cached for the read */
+typedef struct MemberEntry
+{
+	uint32		hash;			/* key: hash_bytes of the name */
+	int			nnames;
+	struct MemberName
+	{
+		text	   *name;
+		bool		member;
+	}		   *names;
+} MemberEntry;
+
+typedef struct FeedRead
+{
+	const EsFeed *feed;
+	Relation	heap;
+	Relation	pkey;
+	Relation	index;
+	Snapshot	snapshot;
+	SnapshotData dirty;
+	FeedScan   *scans;
+	int			nscans;
+	int64		free_bucket;	/* highest bucket seen free this round */
+	HTAB	   *members;
+} FeedRead;
+
+static void feed_open(FeedRead *r, const EsFeed *feed);
+static void feed_close(FeedRead *r);
+static bool feed_window(FeedRead *r, int64 lo, int64 hi);
+static void scan_advance(FeedRead *r, FeedScan *s);
+static bool row_matches(FeedRead *r, TupleTableSlot *slot);
+static bool is_member(FeedRead *r, text *name);
+
+/*
+ * The category a read can walk the category index for: its own, or the one
+ * a stream prefix with a '-' names (every matching stream is in it).
+ */
+static const char *
+driving_category(const EsFeed *feed)
+{
+	const char *dash;
+
+	if (feed->category)
+		return feed->category;
+	if (feed->prefix && (dash = memchr(feed->prefix, '-', feed->prefix_len)) != NULL)
+		return pnstrdup(feed->prefix, dash - feed->prefix);
+	return NULL;
+}
+
+static void
+feed_open(FeedRead *r, const EsFeed *feed)
+{
+	const EsCatalog *cat = es_catalog();
+	const char *category = driving_category(feed);
+	int			i;
+
+	memset(r, 0, sizeof(FeedRead));
+	r->feed = feed;
+	r->heap = table_open(cat->events, AccessShareLock);
+	r->pkey = index_open(cat->events_pkey, AccessShareLock);
+
+	if (feed->ntypes > 0)
+	{
+		Oid			type_idx = get_relname_relid("events_type_position_idx", cat->namespace);
+
+		if (!OidIsValid(type_idx))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("index \"event_store.events_type_position_idx\" does not exist"),
+					 errhint("Update the extension: ALTER EXTENSION event_store UPDATE.")));
+		r->index = index_open(type_idx, AccessShareLock);
+		r->nscans = feed->ntypes;
+	}
+	else
+	{
+		r->index = category ? index_open(cat->events_category_idx, AccessShareLock) : r->pkey;
+		r->nscans = 1;
+	}
+
+	r->scans = palloc0(sizeof(FeedScan) * r->nscans);
+	for (i = 0; i < r->nscans; i++)
+	{
+		FeedScan   *s = &r->scans[i];
+		Datum		eq = (Datum) 0;
+
+		if (feed->ntypes > 0)
+			eq = feed->types[i];
+		else if (category)
+			eq = CStringGetTextDatum(category);
+		/* (type or category =) and the window: position >= lo, < hi */
+		if (eq)
+		{
+			ScanKeyInit(&s->key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, eq);
+			s->key[0].sk_collation = r->index->rd_indcollation[0];
+			s->nkeys = 1;
+		}
+		ScanKeyInit(&s->key[s->nkeys], s->nkeys + 1, BTGreaterEqualStrategyNumber,
+					F_INT8GE, Int64GetDatum(0));
+		ScanKeyInit(&s->key[s->nkeys + 1], s->nkeys + 1, BTLessStrategyNumber,
+					F_INT8LT, Int64GetDatum(0));
+		s->nkeys += 2;
+		s->slot = table_slot_create(r->heap, NULL);
+	}
+}
+
+static void
+feed_close(FeedRead *r)
+{
+	int			i;
+
+	for (i = 0; i < r->nscans; i++)
+	{
+		if (r->scans[i].scan)
+			index_endscan(r->scans[i].scan);
+		ExecDropSingleTupleTableSlot(r->scans[i].slot);
+	}
+	if (r->members)
+		hash_destroy(r->members);
+	if (r->index != r->pkey)
+		index_close(r->index, AccessShareLock);
+	index_close(r->pkey, AccessShareLock);
+	table_close(r->heap, AccessShareLock);
+}
+
+/*
+ * Start every scan over positions [lo, hi).
+ */
+static bool
+feed_window(FeedRead *r, int64 lo, int64 hi)
+{
+	bool		any = false;
+	int			i;
+
+	for (i = 0; i < r->nscans; i++)
+	{
+		FeedScan   *s = &r->scans[i];
+
+		s->key[s->nkeys - 2].sk_argument = Int64GetDatum(lo);
+		s->key[s->nkeys - 1].sk_argument = Int64GetDatum(hi);
+		if (s->scan == NULL)
+			s->scan = index_beginscan(r->heap, r->index, SnapshotAny, s->nkeys, 0);
+		index_rescan(s->scan, s->key, s->nkeys, NULL, 0);
+		scan_advance(r, s);
+		any |= s->has_row;
+	}
+	return any;
+}
+
+static void
+scan_advance(FeedRead *r, FeedScan *s)
+{
+	s->has_row = index_getnext_slot(s->scan, ForwardScanDirection, s->slot);
+	if (s->has_row)
+	{
+		bool		isnull;
+
+		s->pos = DatumGetInt64(slot_getattr(s->slot, Anum_events_global_position, &isnull));
+	}
+}
+
+/* Does this row pass the filters the driving index does not apply? */
+static bool
+row_matches(FeedRead *r, TupleTableSlot *slot)
+{
+	const EsFeed *feed = r->feed;
+	bool		isnull;
+
+	if (feed->category && feed->ntypes > 0)
+	{
+		text	   *category = DatumGetTextPP(slot_getattr(slot, Anum_events_category, &isnull));
+
+		if (VARSIZE_ANY_EXHDR(category) != strlen(feed->category) ||
+			memcmp(VARDATA_ANY(category), feed->category, VARSIZE_ANY_EXHDR(category)) != 0)
+			return false;
+	}
+	if (feed->prefix || feed->group_size > 0)
+	{
+		text	   *name = DatumGetTextPP(slot_getattr(slot, Anum_events_stream_name, &isnull));
+
+		if (feed->prefix &&
+			((int) VARSIZE_ANY_EXHDR(name) < feed->prefix_len ||
+			 memcmp(VARDATA_ANY(name), feed->prefix, feed->prefix_len) != 0))
+			return false;
+		if (feed->group_size > 0 && !is_member(r, name))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is this stream one of the group member's?  stream_hash is an MD5, so the
+ * verdict is kept per stream for the rest of the read.
+ */
+static bool
+is_member(FeedRead *r, text *name)
+{
+	uint32		h = hash_bytes((const unsigned char *) VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+	MemberEntry *entry;
+	bool		found;
+	bool		member;
+	int			i;
+
+	if (r->members == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint32);
+		ctl.entrysize = sizeof(MemberEntry);
+		ctl.hcxt = CurrentMemoryContext;
+		r->members = hash_create("event_store group members", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(r->members, &h, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->nnames = 0;
+		entry->names = NULL;
+	}
+	for (i = 0; i < entry->nnames; i++)
+		if (VARSIZE_ANY_EXHDR(entry->names[i].name) == VARSIZE_ANY_EXHDR(name) &&
+			memcmp(VARDATA_ANY(entry->names[i].name), VARDATA_ANY(name),
+				   VARSIZE_ANY_EXHDR(name)) == 0)
+			return entry->names[i].member;
+
+	member = es_stream_hash_of(name) % r->feed->group_size == r->feed->group_member;
+	entry->names = entry->names ?
+		repalloc(entry->names, sizeof(struct MemberName) * (entry->nnames + 1)) :
+		palloc(sizeof(struct MemberName));
+	entry->names[entry->nnames].name = (text *) pg_detoast_datum_copy((struct varlena *) name);
+	entry->names[entry->nnames].member = member;
+	entry->nnames++;
+	return member;
+}
+
+/*
+ * Put up to max_count events of the feed from position 'from' on into the
+ * tuplestore (rows of event_store.recorded_event), stopping before any
+ * position the no-gap rule cannot settle.  Checks SELECT on the events
+ * table (the scans bypass the executor, which would otherwise check it).
+ */
+void
+es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
+			 int64 from, int32 max_count)
+{
+	const EsCatalog *cat = es_catalog();
+	FeedRead	r;
+	int			fresh;
+
+	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
+	if (from < 1)
+		from = 1;
+
+	feed_open(&r, feed);
+	InitDirtySnapshot(r.dirty);
+
+	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
+	{
+		int64		last;
+		int64		limit = from;	/* the window ends before it */
+		int			window = 1;
+		bool		stopped = false;
+		bool		late = false;
+
+		/* In READ COMMITTED each round reads with a new snapshot. */
+		r.snapshot = RegisterSnapshot(GetTransactionSnapshot());
+		last = es_last_inserted_position(r.heap, r.pkey, r.scans[0].slot);
+		r.free_bucket = -1;
+		for (int i = 0; i < r.nscans; i++)
+			r.scans[i].has_row = false;
+
+		while (max_count > 0)
+		{
+			FeedScan   *s = NULL;
+			int			i;
+
+			CHECK_FOR_INTERRUPTS();
+			for (i = 0; i < r.nscans; i++)
+				if (r.scans[i].has_row && (s == NULL || r.scans[i].pos < s->pos))
+					s = &r.scans[i];
+
+			if (s == NULL)
+			{
+				/* The window is done: probe the next one, then scan it. */
+				int64		lo = limit;
+				int64		bucket;
+
+				if (lo > last || stopped)
+					break;
+				limit = Min(ES_BUCKET_FIRST(ES_BUCKET_OF(lo) + window), last + 1);
+				for (bucket = ES_BUCKET_OF(lo); bucket <= ES_BUCKET_OF(limit - 1); bucket++)
+				{
+					if (bucket <= r.free_bucket)
+						continue;
+					if (!es_bucket_is_busy(bucket))
+					{
+						r.free_bucket = bucket;
+						continue;
+					}
+					/* a busy bucket: up to the first position we lack */
+					limit = es_first_missing(r.heap, r.pkey, r.snapshot, r.scans[0].slot,
+											 Max(lo, ES_BUCKET_FIRST(bucket)),
+											 Min(limit - 1, ES_BUCKET_LAST(bucket)));
+					stopped = true;
+					break;
+				}
+				window = Min(window * 2, ES_FEED_MAX_WINDOW);
+				if (limit > lo)
+					(void) feed_window(&r, lo, limit);
+				continue;
+			}
+
+			/* The row with the lowest position of all scans */
+			if (!table_tuple_satisfies_snapshot(r.heap, s->slot, r.snapshot))
+			{
+				/* committed since our snapshot, or in flight: stop if ours */
+				if (table_tuple_satisfies_snapshot(r.heap, s->slot, &r.dirty) &&
+					row_matches(&r, s->slot))
+				{
+					stopped = true;
+					late = true;
+					break;
+				}
+				scan_advance(&r, s);
+				continue;
+			}
+			if (!row_matches(&r, s->slot))
+			{
+				scan_advance(&r, s);
+				continue;
+			}
+
+			slot_getallattrs(s->slot);
+			es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
+			max_count--;
+			from = s->pos + 1;
+			scan_advance(&r, s);
+		}
+		UnregisterSnapshot(r.snapshot);
+
+		/*
+		 * Look again only where a fresh snapshot can show more: we stopped at
+		 * a commit newer than ours, and this isolation level lets us.
+		 */
+		if (!late || IsolationUsesXactSnapshot())
+			break;
+	}
+
+	feed_close(&r);
+}
