@@ -179,7 +179,26 @@ typedef struct EsFeed
 extern void es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 						 int64 from, int32 max_count);
 
+/*
+ * A reader's gap checks over one read (horizon.c), for readers that walk
+ * an MVCC snapshot (the notifier); feed.c does them in its own pass.
+ */
+typedef struct EsGapCheck
+{
+	Snapshot	snapshot;		/* the snapshot the reader's rows came from */
+	const char *category;		/* NULL when reading $all */
+	Relation	heap;
+	Relation	pkey;
+	Relation	category_idx;
+	TupleTableSlot *slot;
+	int64		free_bucket;	/* highest bucket seen free so far */
+	bool		late;			/* stopped at a commit newer than the snapshot */
+} EsGapCheck;
+
 /* horizon.c */
+extern void es_gap_check_begin(EsGapCheck *gap, Snapshot snapshot, const char *category);
+extern int64 es_gap_check(EsGapCheck *gap, int64 lo, int64 hi);
+extern void es_gap_check_end(EsGapCheck *gap);
 extern int64 es_first_missing(Relation heap, Relation pkey, Snapshot snapshot,
 							  TupleTableSlot *slot, int64 lo, int64 hi);
 extern void es_lock_bucket_shared(int64 bucket);

@@ -47,6 +47,7 @@
 #include "events.h"
 
 static void es_bucket_tag(LOCKTAG *tag, int64 bucket);
+static int64 first_late_tuple(EsGapCheck *gap, int64 lo, int64 hi);
 
 static void
 es_bucket_tag(LOCKTAG *tag, int64 bucket)
@@ -155,6 +156,143 @@ es_last_inserted_position(Relation heap, Relation pkey, TupleTableSlot *slot)
 		bool		isnull;
 
 		result = DatumGetInt64(slot_getattr(slot, Anum_events_global_position, &isnull));
+	}
+	index_endscan(scan);
+	return result;
+}
+
+/*
+ * Open the relations a gap check scans.  'snapshot' is the snapshot the
+ * reader's rows came from; 'category' is NULL for $all.
+ */
+void
+es_gap_check_begin(EsGapCheck *gap, Snapshot snapshot, const char *category)
+{
+	const EsCatalog *cat = es_catalog();
+
+	gap->snapshot = snapshot;
+	gap->category = category;
+	gap->heap = table_open(cat->events, AccessShareLock);
+	gap->pkey = index_open(cat->events_pkey, AccessShareLock);
+	gap->category_idx = category ? index_open(cat->events_category_idx, AccessShareLock) : NULL;
+	gap->slot = table_slot_create(gap->heap, NULL);
+	gap->free_bucket = -1;
+	gap->late = false;
+}
+
+void
+es_gap_check_end(EsGapCheck *gap)
+{
+	ExecDropSingleTupleTableSlot(gap->slot);
+	if (gap->category_idx)
+		index_close(gap->category_idx, AccessShareLock);
+	index_close(gap->pkey, AccessShareLock);
+	table_close(gap->heap, AccessShareLock);
+}
+
+/*
+ * The reader's snapshot shows no event of interest at positions [lo, hi],
+ * and shows one at hi + 1 (so every position up to hi has been drawn before
+ * the snapshot was taken).  Return the first position in [lo, hi] that the
+ * reader must stop before, or hi + 1 when it may pass the whole range.
+ * Sets gap->late when the stop is due to a commit after the snapshot, which a
+ * fresh snapshot would show.
+ *
+ * For $all every position in the range is missing from the snapshot.  For a
+ * category the range may hold other categories' events; only missing
+ * positions matter, and only this category's late commits.
+ */
+int64
+es_gap_check(EsGapCheck *gap, int64 lo, int64 hi)
+{
+	int64		cut = hi + 1;
+	int64		bucket;
+	int64		late;
+
+	if (lo > hi)
+		return cut;
+
+	/* 1. Locked buckets: a position there may still be drawn-but-uncommitted. */
+	for (bucket = ES_BUCKET_OF(lo); bucket <= ES_BUCKET_OF(hi); bucket++)
+	{
+		int64		blo = Max(lo, ES_BUCKET_FIRST(bucket));
+		int64		bhi = Min(hi, ES_BUCKET_LAST(bucket));
+		int64		missing;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* a bucket once seen free stays settled for positions we know of */
+		if (bucket <= gap->free_bucket)
+			continue;
+		if (!es_bucket_is_busy(bucket))
+		{
+			gap->free_bucket = bucket;
+			continue;
+		}
+		missing = gap->category ? es_first_missing(gap->heap, gap->pkey, gap->snapshot, gap->slot, blo, bhi) : blo;
+		if (missing <= bhi)
+		{
+			cut = missing;
+			break;
+		}
+	}
+
+	/* 2. Free buckets: anything committed there since the snapshot? */
+	if (cut > lo)
+	{
+		late = first_late_tuple(gap, lo, cut - 1);
+		if (late < cut)
+		{
+			cut = late;
+			gap->late = true;
+		}
+	}
+	return cut;
+}
+
+/*
+ * The first position in [lo, hi] holding a live event (of the category, if
+ * any) that the reader's snapshot does not show, or hi + 1.  Runs only over
+ * buckets no transaction holds, so a live tuple there is committed.
+ */
+static int64
+first_late_tuple(EsGapCheck *gap, int64 lo, int64 hi)
+{
+	SnapshotData dirty;
+	IndexScanDesc scan;
+	ScanKeyData key[3];
+	int			nkeys = 0;
+	int64		result = hi + 1;
+
+	InitDirtySnapshot(dirty);
+	if (gap->category)
+	{
+		ScanKeyInit(&key[nkeys++], 1, BTEqualStrategyNumber, F_TEXTEQ,
+					CStringGetTextDatum(gap->category));
+		ScanKeyInit(&key[nkeys++], 2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
+		ScanKeyInit(&key[nkeys++], 2, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
+		key[0].sk_collation = gap->category_idx->rd_indcollation[0];
+	}
+	else
+	{
+		ScanKeyInit(&key[nkeys++], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(lo));
+		ScanKeyInit(&key[nkeys++], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(hi));
+	}
+
+	scan = index_beginscan(gap->heap, gap->category ? gap->category_idx : gap->pkey,
+						   &dirty, nkeys, 0);
+	index_rescan(scan, key, nkeys, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, gap->slot))
+	{
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		/* in a category's range, events the snapshot shows were filtered */
+		if (gap->category &&
+			table_tuple_satisfies_snapshot(gap->heap, gap->slot, gap->snapshot))
+			continue;
+		result = DatumGetInt64(slot_getattr(gap->slot, Anum_events_global_position, &isnull));
+		break;
 	}
 	index_endscan(scan);
 	return result;
