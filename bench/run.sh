@@ -239,7 +239,7 @@ if want a || want g; then
                     $1 == "a" && $2 == c && $3 == s && $4 == "off" {off = $5}
                     $1 == "a" && $2 == c && $3 == s && $4 == m {on = $5}
                     END {printf "g\t%s\t%s\t%s\t%s\t%s\t%.2f\t(cost)\t0\tbaseline = notify off\n",
-                                c, s, m, on, off, off > 0 ? on / off : 0}' "$results" >>"$results.g"
+                                c, s, m, on, off, (off > 0 ? on / off : 0)}' "$results" >>"$results.g"
             done
             cat "$results.g" >>"$results" && rm -f "$results.g"
             off=$(awk -F'\t' -v c="$c" -v s="$sync" '$1 == "a" && $2 == c && $3 == s && $4 == "off" {print $5}' "$results")
@@ -318,7 +318,7 @@ notify_probe() {
     fi
     line=$(PGDATABASE=bench "$python" bench/notify_latency.py "$latency_probes" 10 "$notify")
     if [ -n "$loadpid" ]; then
-        kill -INT "$loadpid" 2>/dev/null || true
+        kill -TERM "$loadpid" 2>/dev/null || true
         wait "$loadpid" 2>/dev/null || true
     fi
     echo "$line"
