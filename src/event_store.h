@@ -212,6 +212,27 @@ extern void es_rethrow_duplicate_id(const char *stream, ErrorData *edata) pg_att
 /* wait.c */
 extern void es_wake_waiters_at_end(void);
 
+/* What a direct reader returns, through row-level security (policy.c) */
+typedef struct EsPolicyFeed
+{
+	bool		active;			/* policies on events apply to the caller */
+	Tuplestorestate *store;		/* the result, of type recorded_event */
+	TupleDesc	desc;
+	int64	   *positions;		/* accepted, not yet read back */
+	int32		count;
+	int32		batch;			/* read back when this many are kept */
+} EsPolicyFeed;
+
+/* policy.c */
+extern bool es_policy_applies(void);
+extern void es_policy_begin(EsPolicyFeed *pf, Tuplestorestate *store, TupleDesc desc,
+							int32 max_count);
+extern int32 es_policy_add(EsPolicyFeed *pf, Snapshot snapshot, int64 position,
+						   int32 max_count);
+extern int32 es_policy_flush(EsPolicyFeed *pf, Snapshot snapshot, int32 max_count);
+extern void es_policy_end(EsPolicyFeed *pf);
+extern int64 es_policy_stream_version(const char *stream, int64 min_version, int64 version);
+
 /* decode_access.c */
 extern void es_check_decode_access(Oid events_relid);
 extern void es_check_decode_access_by_name(void);

@@ -328,9 +328,12 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 	const EsCatalog *cat = es_catalog();
 	FeedRead	r;
 	int			fresh;
+	EsPolicyFeed policy;
 
 	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
+	/* row-level security: what is returned goes through it (policy.c) */
+	es_policy_begin(&policy, store, desc, max_count);
 	if (from < 1)
 		from = 1;
 
@@ -413,12 +416,19 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 				continue;
 			}
 
-			slot_getallattrs(s->slot);
-			es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
-			max_count--;
+			if (policy.active)
+				max_count -= es_policy_add(&policy, r.snapshot, s->pos, max_count);
+			else
+			{
+				slot_getallattrs(s->slot);
+				es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
+				max_count--;
+			}
 			from = s->pos + 1;
 			scan_advance(&r, s);
 		}
+		if (policy.active)
+			max_count -= es_policy_flush(&policy, r.snapshot, max_count);
 		UnregisterSnapshot(r.snapshot);
 
 		/*
@@ -430,4 +440,5 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 	}
 
 	feed_close(&r);
+	es_policy_end(&policy);
 }

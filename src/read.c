@@ -330,5 +330,10 @@ es_stream_version(PG_FUNCTION_ARGS)
 	bool		found;
 
 	found = stream_view(stream, &view, true);
-	PG_RETURN_INT64(found ? view.version : 0);
+	if (!found || view.version == 0)
+		PG_RETURN_INT64(0);
+	/* under row-level security: the last version the caller may see */
+	if (es_policy_applies())
+		PG_RETURN_INT64(es_policy_stream_version(stream, view.min_version, view.version));
+	PG_RETURN_INT64(view.version);
 }
