@@ -50,6 +50,19 @@ SELECT public.es_rls_same('read_all_forward in pages of 3', (SELECT got FROM pag
     (SELECT array_agg(global_position ORDER BY global_position) FROM event_store.events));
 -- a page asks for 5: it gets 5, from anywhere in the log
 SELECT array_agg(global_position) AS five FROM event_store.read_all_forward(1, 5);
+-- the 1.2 filters: event types, a stream prefix
+SELECT public.es_rls_same('read_all_forward, event_types',
+    (SELECT array_agg(global_position) FROM event_store.read_all_forward(1, 1000, ARRAY['E10', 'E20', 'E21', 'E150'])),
+    (SELECT array_agg(global_position ORDER BY global_position) FROM event_store.events
+      WHERE event_type IN ('E10', 'E20', 'E21', 'E150')));
+SELECT public.es_rls_same('read_all_forward, stream_prefix',
+    (SELECT array_agg(global_position) FROM event_store.read_all_forward(1, 1000, NULL, 'es_rls_acme:invoice')),
+    (SELECT array_agg(global_position ORDER BY global_position) FROM event_store.events
+      WHERE starts_with(stream_name, 'es_rls_acme:invoice')));
+SELECT public.es_rls_same('read_category_forward, event_types',
+    (SELECT array_agg(global_position) FROM event_store.read_category_forward('es_rls_acme:order', 1, 1000, NULL, NULL, ARRAY['E20', 'E60', 'E61'])),
+    (SELECT array_agg(global_position ORDER BY global_position) FROM event_store.events
+      WHERE category = 'es_rls_acme:order' AND event_type IN ('E20', 'E60', 'E61')));
 -- categories, and consumer groups
 SELECT public.es_rls_same('read_category_forward',
     (SELECT array_agg(global_position) FROM event_store.read_category_forward('es_rls_acme:order')),
