@@ -4,7 +4,8 @@
 # decoding benchmark's baseline), libpq, Perl's IPC::Run for the TAP
 # tests, Elixir with jiffy (the Commanded adapter in clients/elixir), and
 # the quickstarts' clients (psycopg2, psycopg 3, node and npm), matplotlib
-# for the benchmark's charts.  Does nothing
+# for the benchmark's charts, pg_auto_failover (test/t/075_pg_auto_failover.pl)
+# and postgres_exporter (test/t/080_metrics.pl).  Does nothing
 # when all of it is present (unless CI is set).
 set -euo pipefail
 
@@ -24,6 +25,9 @@ packages=(
     python3-psycopg2
     python3-psycopg
     python3-matplotlib
+    postgresql-15-auto-failover
+    pg-auto-failover-cli
+    prometheus-postgres-exporter
 )
 # The Node quickstart and the Message DB import test install their npm
 # packages into the repository at test time; node and npm come from Debian
