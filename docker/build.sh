@@ -4,6 +4,7 @@
 # test/run_all.sh here, so the image's build path is the one the suites test.
 #
 #   EVENT_STORE_APT=1  first install the build dependencies with apt-get
+#   DESTDIR=/dir       install under /dir (the image's build stage: /out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +16,4 @@ if [ "${EVENT_STORE_APT:-0}" = 1 ]; then
 fi
 
 make -s all
-make -s install
+make -s install ${DESTDIR:+DESTDIR="$DESTDIR"}
