@@ -6,7 +6,8 @@
 Every fenced block whose info string is `<language> run` (```` ```python run ````,
 ```` ```js run ````, ```` ```elixir run ````) is one complete program: it is written
 to a file as the page prints it and run with the environment's PGHOST, PGPORT, PGUSER
-and PGDATABASE (a database with the extension), and must exit 0 within 120 s.  The
+and PGDATABASE (a database with the extension), and must exit 0 within 300 s.  Elixir
+scripts run with `mix run` in clients/elixir (the adapter's project).  The
 quickstarts' `sql` blocks are run by the doc check (test/doc_check.py).  Prints one TAP
 line per program and "quickstart: N passed, N failed".
 
@@ -26,13 +27,15 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def interpreter(lang, path):
+    """(command, working directory) for a program of lang, or None."""
     if lang == "python":
-        return ["/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3", path]
+        return ["/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3", path], None
     if lang in ("js", "javascript"):
-        return ["node", path]
+        return ["node", path], None
     if lang == "elixir":
-        return ["elixir", path]
-    return None
+        # a script of the adapter's Mix project (clients/elixir)
+        return ["mix", "run", path], os.path.join(TOP, "clients", "elixir")
+    return None, None
 
 
 def programs(page):
@@ -56,7 +59,9 @@ def main(pages):
     passed = failed = 0
     work = tempfile.mkdtemp(prefix="quickstart.")
     os.chmod(work, 0o755)
-    env = dict(os.environ, NODE_PATH=os.path.join(TOP, "test", "node", "node_modules"))
+    # Mix gets a private HOME and MIX_HOME (it needs nothing from a registry).
+    env = dict(os.environ, NODE_PATH=os.path.join(TOP, "test", "node", "node_modules"),
+               HOME=work, MIX_HOME=os.path.join(work, ".mix"))
     for page in pages:
         for line, lang, code in programs(page):
             where = "%s:%d (%s)" % (page, line, lang)
@@ -64,13 +69,14 @@ def main(pages):
             path = os.path.join(work, "p%d%s" % (passed + failed, ext))
             with open(path, "w", encoding="utf-8") as f:
                 f.write(code)
-            cmd = interpreter(lang, path)
+            cmd, cwd = interpreter(lang, path)
             if cmd is None or shutil.which(cmd[0]) is None:
                 print("not ok - %s: no interpreter for %s" % (where, lang))
                 failed += 1
                 continue
             try:
-                r = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=120)
+                r = subprocess.run(cmd, env=env, cwd=cwd or work, capture_output=True, text=True,
+                                   timeout=300, stdin=subprocess.DEVNULL)
                 rc, out = r.returncode, r.stdout + r.stderr
             except subprocess.TimeoutExpired as e:
                 rc, out = "timeout", (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
