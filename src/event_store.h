@@ -218,15 +218,21 @@ typedef struct EsPolicyFeed
 	bool		active;			/* policies on events apply to the caller */
 	Tuplestorestate *store;		/* the result, of type recorded_event */
 	TupleDesc	desc;
-	int64	   *positions;		/* accepted, not yet read back */
-	int32		count;
+	const char *category;		/* NULL: $all */
+	bool		whole_range;	/* no filter but the category: read ranges */
+	int64		first;			/* whole_range: the accepted range */
+	int64		last;
+	int64	   *positions;		/* otherwise: the accepted positions */
+	int32		count;			/* accepted, not yet read back */
 	int32		batch;			/* read back when this many are kept */
+	int64		walked;			/* accepted and read back so far */
+	int64		shown;			/* of those, what the policies let through */
 } EsPolicyFeed;
 
 /* policy.c */
 extern bool es_policy_applies(void);
 extern void es_policy_begin(EsPolicyFeed *pf, Tuplestorestate *store, TupleDesc desc,
-							int32 max_count);
+							int32 max_count, const char *category, bool whole_range);
 extern int32 es_policy_add(EsPolicyFeed *pf, Snapshot snapshot, int64 position,
 						   int32 max_count);
 extern int32 es_policy_flush(EsPolicyFeed *pf, Snapshot snapshot, int32 max_count);

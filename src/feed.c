@@ -333,7 +333,8 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 	/* row-level security: what is returned goes through it (policy.c) */
-	es_policy_begin(&policy, store, desc, max_count);
+	es_policy_begin(&policy, store, desc, max_count, feed->category,
+					feed->group_size == 0 && feed->ntypes == 0 && feed->prefix == NULL);
 	if (from < 1)
 		from = 1;
 

@@ -11,12 +11,17 @@
  * So the walk keeps seeing the whole log (the horizon is computed on it, as
  * for anyone), and only what it would RETURN goes through the policies: the
  * positions it accepts are collected and, a batch at a time, read back with
- * one statement run as the caller under the walk's own snapshot,
+ * one statement run as the caller under the walk's own snapshot, which
+ * returns exactly the rows a plain SELECT would show the caller.  For $all
+ * and a category with no other filter, the walk accepts every row of the
+ * snapshot in its range, so the statement reads the range,
  *
  *	  SELECT <recorded_event> FROM event_store.events
- *	   WHERE global_position = ANY ($1) ORDER BY global_position LIMIT $2
+ *	   WHERE global_position BETWEEN $1 AND $2 [AND category = $3]
+ *	   ORDER BY global_position LIMIT $4
  *
- * which returns exactly the rows a plain SELECT would show the caller.  The
+ * (one index range scan, what a plain SELECT costs); with a consumer group,
+ * type or prefix filter it names the accepted positions (= ANY ($1)).  The
  * first batch is as large as the page asked for; each later one is twice the
  * one before (up to ES_POLICY_MAX_BATCH), so a role that sees a small share
  * of the log pays a few statements per page, not one per row.  When no
@@ -44,6 +49,8 @@
 #define ES_POLICY_MAX_BATCH		65536
 
 static SPIPlanPtr readback_plan = NULL;
+static SPIPlanPtr range_plan = NULL;
+static SPIPlanPtr category_range_plan = NULL;
 static SPIPlanPtr stream_version_plan = NULL;
 
 /*
@@ -63,7 +70,7 @@ es_policy_applies(void)
  */
 void
 es_policy_begin(EsPolicyFeed *pf, Tuplestorestate *store, TupleDesc desc,
-				int32 max_count)
+				int32 max_count, const char *category, bool whole_range)
 {
 	memset(pf, 0, sizeof(*pf));
 	pf->active = es_policy_applies();
@@ -71,8 +78,11 @@ es_policy_begin(EsPolicyFeed *pf, Tuplestorestate *store, TupleDesc desc,
 		return;
 	pf->store = store;
 	pf->desc = desc;
+	pf->category = category;
+	pf->whole_range = whole_range;
 	pf->batch = Max(max_count, 1);
-	pf->positions = palloc(sizeof(int64) * Min(pf->batch, ES_POLICY_MAX_BATCH));
+	if (!whole_range)
+		pf->positions = palloc(sizeof(int64) * Min(pf->batch, ES_POLICY_MAX_BATCH));
 	es_check_recorded_desc(desc);
 
 	/*
@@ -96,7 +106,15 @@ es_policy_begin(EsPolicyFeed *pf, Tuplestorestate *store, TupleDesc desc,
 int32
 es_policy_add(EsPolicyFeed *pf, Snapshot snapshot, int64 position, int32 max_count)
 {
-	pf->positions[pf->count++] = position;
+	if (pf->whole_range)
+	{
+		if (pf->count == 0)
+			pf->first = position;
+		pf->last = position;
+		pf->count++;
+	}
+	else
+		pf->positions[pf->count++] = position;
 	if (pf->count < Min(pf->batch, ES_POLICY_MAX_BATCH))
 		return 0;
 	return es_policy_flush(pf, snapshot, max_count);
@@ -120,33 +138,79 @@ es_policy_flush(EsPolicyFeed *pf, Snapshot snapshot, int32 max_count)
 		return 0;
 	}
 
-	if (readback_plan == NULL)
+	if (pf->whole_range)
+	{
+		SPIPlanPtr	plan;
+		Datum		range_args[4];
+
+		if (pf->category == NULL)
+			plan = es_prepare(&range_plan,
+							  psprintf("SELECT %s FROM event_store.events"
+									   " WHERE global_position OPERATOR(pg_catalog.>=) $1"
+									   "   AND global_position OPERATOR(pg_catalog.<=) $2"
+									   " ORDER BY global_position LIMIT $3",
+									   es_recorded_event_columns()),
+							  3, (Oid[]) {INT8OID, INT8OID, INT4OID});
+		else
+			plan = es_prepare(&category_range_plan,
+							  psprintf("SELECT %s FROM event_store.events"
+									   " WHERE category OPERATOR(pg_catalog.=) $4"
+									   "   AND global_position OPERATOR(pg_catalog.>=) $1"
+									   "   AND global_position OPERATOR(pg_catalog.<=) $2"
+									   " ORDER BY global_position LIMIT $3",
+									   es_recorded_event_columns()),
+							  4, (Oid[]) {INT8OID, INT8OID, INT4OID, TEXTOID});
+		range_args[0] = Int64GetDatum(pf->first);
+		range_args[1] = Int64GetDatum(pf->last);
+		range_args[2] = Int32GetDatum(max_count);
+		range_args[3] = pf->category ? CStringGetTextDatum(pf->category) : (Datum) 0;
+		if (SPI_execute_snapshot(plan, range_args, NULL, snapshot, InvalidSnapshot,
+								 true, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read events back through their row-level security policies");
+	}
+	else
+	{
 		es_prepare(&readback_plan,
 				   psprintf("SELECT %s FROM event_store.events"
 							" WHERE global_position OPERATOR(pg_catalog.=) ANY ($1)"
 							" ORDER BY global_position LIMIT $2",
 							es_recorded_event_columns()),
 				   2, (Oid[]) {INT8ARRAYOID, INT4OID});
-
-	args[0] = PointerGetDatum(construct_array((Datum *) pf->positions, pf->count,
-											  INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
-											  TYPALIGN_DOUBLE));
-	args[1] = Int32GetDatum(max_count);
-	if (SPI_execute_snapshot(readback_plan, args, NULL, snapshot, InvalidSnapshot,
-							 true, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read events back through their row-level security policies");
+		args[0] = PointerGetDatum(construct_array((Datum *) pf->positions, pf->count,
+												  INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+												  TYPALIGN_DOUBLE));
+		args[1] = Int32GetDatum(max_count);
+		if (SPI_execute_snapshot(readback_plan, args, NULL, snapshot, InvalidSnapshot,
+								 true, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read events back through their row-level security policies");
+		pfree(DatumGetPointer(args[0]));
+	}
 
 	for (i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(pf->store, SPI_tuptable->vals[i]);
 	added = (int32) SPI_processed;
 	SPI_freetuptable(SPI_tuptable);
-	pfree(DatumGetPointer(args[0]));
 
-	/* the next batch is twice as large: the caller sees little of the log */
-	if (pf->batch < ES_POLICY_MAX_BATCH)
+	/*
+	 * The next batch: as many rows as, at the share of the log the caller
+	 * has seen so far, should fill the rest of the page (a tenth more), or
+	 * twice the last one while it has seen nothing.
+	 */
+	pf->walked += pf->count;
+	pf->shown += added;
+	if (max_count > added)
 	{
-		pf->batch = Min((int64) pf->batch * 2, ES_POLICY_MAX_BATCH);
-		pf->positions = repalloc(pf->positions, sizeof(int64) * pf->batch);
+		int64		next;
+
+		if (pf->shown == 0)
+			next = (int64) pf->batch * 2;
+		else
+			next = (int64) ((double) (max_count - added) * pf->walked / pf->shown * 1.1) + 1;
+		next = Max(next, 16);
+		next = Min(next, ES_POLICY_MAX_BATCH);
+		if (!pf->whole_range && next > pf->batch)
+			pf->positions = repalloc(pf->positions, sizeof(int64) * next);
+		pf->batch = (int32) Max(next, pf->whole_range ? next : pf->batch);
 	}
 	pf->count = 0;
 	return added;
