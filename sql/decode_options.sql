@@ -1,5 +1,6 @@
 -- The options of the event_store output plugin: the three filters,
--- include-transactions, format, and an ERROR naming every bad one.
+-- include-transactions, format, wal2json's spellings of them, and an ERROR
+-- naming every bad one.
 -- (quietly: whether there was one to drop depends on the test before)
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS event_store CASCADE;
@@ -96,6 +97,18 @@ SELECT pg_temp.stable(data)
        'format', 'compact', 'include-transactions', '1', 'streams', 'invoice-1');
 SELECT count(*) FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'format', 'json');
 
+-- wal2json's spellings: include-transaction; format-version 2, which every
+-- format here is (one document per event), so it changes nothing
+SELECT pg_temp.brief(data)
+  FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL,
+       'include-transaction', 'true', 'streams', 'invoice-1');
+SELECT pg_temp.stable(data)
+  FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL,
+       'format', 'compact', 'format-version', '2', 'streams', 'invoice-1');
+SELECT pg_temp.brief(data)
+  FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL,
+       'format-version', '2', 'streams', 'invoice-1');
+
 -- Errors: each names the option and the value, SQLSTATE 22023.
 SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'stream', 'order-1');
 \echo :LAST_ERROR_SQLSTATE
@@ -104,6 +117,13 @@ SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'inc
 SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'include-transactions', 'maybe');
 \echo :LAST_ERROR_SQLSTATE
 SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'format', 'xml');
+\echo :LAST_ERROR_SQLSTATE
+SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'include-transaction', 'maybe');
+\echo :LAST_ERROR_SQLSTATE
+SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'format-version', '1');
+\echo :LAST_ERROR_SQLSTATE
+-- wal2json options without a counterpart here are unknown, named
+SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'add-tables', 'event_store.events');
 \echo :LAST_ERROR_SQLSTATE
 SELECT data FROM pg_logical_slot_peek_changes('decode_options', NULL, NULL, 'streams', '');
 \echo :LAST_ERROR_SQLSTATE

@@ -77,8 +77,9 @@ static const struct
 
 static void new_event_layout(TupleDesc desc, int *attnos);
 static EsNewEvent *unpack_events(const char *stream, ArrayType *array, int *nevents);
-static bool is_retry(const char *stream, Datum name, EsNewEvent *events, int nevents,
-					 int64 *version);
+static int	given_ids(const char *stream, EsNewEvent *events, int nevents, Datum **ids);
+static bool stored_as_retry(const char *stream, Datum name, EsNewEvent *events, int nevents,
+							Datum *ids, int nids, int64 *version);
 static int	uuid_datum_cmp(const void *a, const void *b);
 static void draw_positions(Oid seq, int64 *positions, int n);
 
@@ -104,6 +105,8 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	int64		last_position;
 	bool		notify_here;
 	MemoryContext call_context = CurrentMemoryContext;
+	Datum	   *ids;
+	int			nids;
 
 	stream = es_stream_name_arg(fcinfo, 0);
 	stream_len = strlen(stream);
@@ -123,8 +126,12 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 
 	state = es_lock_stream(stream, name);
 
-	/* An exact retry of a stored batch gets its original answer. */
-	if (is_retry(stream, name, events, nevents, &version))
+	/*
+	 * An exact retry of a stored batch gets its original answer; any other
+	 * reuse of an event id is ES003.
+	 */
+	nids = given_ids(stream, events, nevents, &ids);
+	if (nids > 0 && stored_as_retry(stream, name, events, nevents, ids, nids, &version))
 	{
 		SPI_finish();
 		PG_RETURN_INT64(version);
@@ -162,7 +169,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	 * is read from its last event (stream.c).
 	 */
 	version = state.version + nevents;
-	if (!state.exists)
+	if (!state.has_row)
 	{
 		es_prepare(&create_stream_plan,
 				   "INSERT INTO event_store.streams (stream_name, category, stream_version)"
@@ -326,37 +333,46 @@ new_event_layout(TupleDesc desc, int *attnos)
 }
 
 /*
- * Is this batch already stored, exactly (same ids, this stream, same order,
- * contiguous versions)?  Then set *version to the version its append
- * returned.  Ids stored anywhere else, or a partial match, are ES003.
+ * The event ids the caller gave (a NULL id gets a new one, never stored),
+ * sorted, in *ids; returns how many.  An id given twice in the batch is a
+ * duplicate too (ES003, not the unique index's 23505): sorting finds it.
  */
-static bool
-is_retry(const char *stream, Datum name, EsNewEvent *events, int nevents, int64 *version)
+static int
+given_ids(const char *stream, EsNewEvent *events, int nevents, Datum **ids)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * nevents);
 	int			nids = 0;
-	ArrayType  *id_array;
-	int64		first = 0;
-	uint64		i;
+	int			i;
 
-	for (i = 0; i < (uint64) nevents; i++)
+	*ids = palloc(sizeof(Datum) * nevents);
+	for (i = 0; i < nevents; i++)
 		if (events[i].id_given)
-			ids[nids++] = events[i].event_id;
-	if (nids == 0)
-		return false;
+			(*ids)[nids++] = events[i].event_id;
 
-	/*
-	 * An id given twice in the batch is a duplicate too (ES003, not the
-	 * unique index's 23505); sorting the ids for the lookup finds it.
-	 */
-	qsort(ids, nids, sizeof(Datum), uuid_datum_cmp);
-	for (i = 1; i < (uint64) nids; i++)
-		if (uuid_datum_cmp(&ids[i - 1], &ids[i]) == 0)
+	qsort(*ids, nids, sizeof(Datum), uuid_datum_cmp);
+	for (i = 1; i < nids; i++)
+		if (uuid_datum_cmp(&(*ids)[i - 1], &(*ids)[i]) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_ES_DUPLICATE_EVENT),
 					 errmsg("duplicate event id in append to stream \"%s\"", stream),
 					 errdetail("Event %s appears more than once in the batch.",
-							   DatumGetCString(DirectFunctionCall1(uuid_out, ids[i])))));
+							   DatumGetCString(DirectFunctionCall1(uuid_out, (*ids)[i])))));
+	return nids;
+}
+
+/*
+ * Are any of the batch's given ids ('ids', sorted) stored already?  If the
+ * whole batch is stored exactly (same ids, this stream, same order,
+ * contiguous versions), it is a retry: set *version to the version its
+ * append returned and return true.  Ids stored in any other way are ES003.
+ * Returns false when none is stored.
+ */
+static bool
+stored_as_retry(const char *stream, Datum name, EsNewEvent *events, int nevents,
+				Datum *ids, int nids, int64 *version)
+{
+	ArrayType  *id_array;
+	int64		first = 0;
+	uint64		i;
 
 	id_array = construct_array(ids, nids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 	es_prepare(&ids_plan,

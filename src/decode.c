@@ -18,8 +18,11 @@
  *	  streams				 comma-separated stream names to emit (default: all)
  *	  categories			 comma-separated categories to emit (default: all)
  *	  event-types			 comma-separated event types to emit (default: all)
- *	  include-transactions	 begin/commit markers (default: off)
+ *	  include-transactions	 begin/commit markers (default: off); wal2json's
+ *							 spelling include-transaction is accepted too
  *	  format				 "json" (default) or "compact"
+ *	  format-version		 wal2json's; only 2 (one document per change,
+ *							 which both formats are), and it changes nothing
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -110,6 +113,8 @@ static void es_decode_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 static void es_parse_filter(DefElem *elem, EsFilter *filter);
 static bool es_parse_bool(DefElem *elem);
+static EsDecodeFormat es_parse_format(DefElem *elem);
+static void es_check_format_version(DefElem *elem);
 static bool es_filter_match(const EsFilter *filter, Datum value);
 static bool es_is_events_relation(Relation relation);
 static void es_rel_cache_callback(Datum arg, Oid relid);
@@ -173,23 +178,13 @@ es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 			es_parse_filter(elem, &data->categories);
 		else if (strcmp(elem->defname, "event-types") == 0)
 			es_parse_filter(elem, &data->event_types);
-		else if (strcmp(elem->defname, "include-transactions") == 0)
+		else if (strcmp(elem->defname, "include-transactions") == 0 ||
+				 strcmp(elem->defname, "include-transaction") == 0)
 			data->include_transactions = es_parse_bool(elem);
 		else if (strcmp(elem->defname, "format") == 0)
-		{
-			const char *value = elem->arg ? strVal(elem->arg) : "";
-
-			if (strcmp(value, "json") == 0)
-				data->format = ES_FORMAT_JSON;
-			else if (strcmp(value, "compact") == 0)
-				data->format = ES_FORMAT_COMPACT;
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
-								value, elem->defname),
-						 errhint("Valid formats are \"json\" and \"compact\".")));
-		}
+			data->format = es_parse_format(elem);
+		else if (strcmp(elem->defname, "format-version") == 0)
+			es_check_format_version(elem);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -197,7 +192,8 @@ es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 							elem->defname,
 							elem->arg ? strVal(elem->arg) : "(null)"),
 					 errhint("The options of event_store are \"streams\", \"categories\", "
-							 "\"event-types\", \"include-transactions\" and \"format\".")));
+							 "\"event-types\", \"include-transactions\" (or \"include-transaction\") "
+							 "and \"format\" (or \"format-version\").")));
 	}
 	/*
 	 * Decoding respects grants.  Where the catalog can be read now (a SQL
@@ -217,6 +213,45 @@ es_decode_shutdown(LogicalDecodingContext *ctx)
 
 	/* everything else lives in ctx->context and goes with it */
 	MemoryContextDelete(data->context);
+}
+
+/* format: "json" or "compact" */
+static EsDecodeFormat
+es_parse_format(DefElem *elem)
+{
+	const char *value = elem->arg ? strVal(elem->arg) : "";
+
+	if (strcmp(value, "json") == 0)
+		return ES_FORMAT_JSON;
+	if (strcmp(value, "compact") == 0)
+		return ES_FORMAT_COMPACT;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+					value, elem->defname),
+			 errhint("Valid formats are \"json\" and \"compact\".")));
+	return ES_FORMAT_JSON;		/* keep compiler quiet */
+}
+
+/*
+ * format-version, as wal2json users write it.  2 means one JSON document
+ * per change, which is what both formats here write (one per event, with
+ * event_store's keys, not wal2json's), so it is accepted and changes
+ * nothing.  wal2json's 1, a whole transaction as one document, has no
+ * counterpart here.
+ */
+static void
+es_check_format_version(DefElem *elem)
+{
+	const char *value = elem->arg ? strVal(elem->arg) : "";
+
+	if (strcmp(value, "2") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+						value, elem->defname),
+				 errdetail("event_store writes one JSON document per event, as wal2json's format-version 2 does per change."),
+				 errhint("Use format-version 2, or leave it out; choose between \"json\" and \"compact\" with the option \"format\".")));
 }
 
 /*
@@ -461,11 +496,7 @@ es_write_marker(LogicalDecodingContext *ctx, EsDecodingData *data,
 	char		lsn[32];
 	TimestampTz commit_time;
 
-#if PG_VERSION_NUM >= 150000
 	commit_time = txn->xact_time.commit_time;
-#else
-	commit_time = txn->commit_time;
-#endif
 	snprintf(lsn, sizeof(lsn), "%X/%X", LSN_FORMAT_ARGS(txn->final_lsn));
 
 	OutputPluginPrepareWrite(ctx, true);

@@ -78,7 +78,7 @@ typedef struct EsCatalog
 /* What the store says of a stream (stream.c) */
 typedef struct EsStreamState
 {
-	bool		exists;			/* it has a row in event_store.streams */
+	bool		has_row;		/* it has a row in event_store.streams */
 	int64		version;		/* the version of the last event written */
 	int64		deleted_version;	/* soft-delete mark (0: none) */
 	bool		tombstoned;		/* hard-deleted */
@@ -87,9 +87,13 @@ typedef struct EsStreamState
 	Interval   *max_age;
 } EsStreamState;
 
-/* A soft-deleted stream looks like one that does not exist until appended to */
+/*
+ * Whether a stream exists in SPEC's sense (expected version -2, reads): a
+ * soft-deleted stream looks like one that does not exist until appended to,
+ * though it keeps its row (has_row).
+ */
 #define ES_STREAM_EXISTS(state) \
-	((state)->exists && (state)->version > (state)->deleted_version)
+	((state)->has_row && (state)->version > (state)->deleted_version)
 
 /*
  * What the readers of a stream see of it (stream.c: es_stream_view): the

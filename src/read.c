@@ -72,7 +72,7 @@ stream_view(const char *stream, EsStreamView *view, bool need_version)
 	EsStreamState state;
 
 	state = es_stream_state(name, GetActiveSnapshot(), need_version);
-	if (!state.exists)
+	if (!state.has_row)
 		return false;
 	if (state.tombstoned)
 		es_report_tombstone(stream);

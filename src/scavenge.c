@@ -95,7 +95,7 @@ bounds_of(ScavengeBounds *bounds, uint64 n)
 		EsStreamView view;
 
 		state = es_stream_state(name, GetActiveSnapshot(), false);
-		if (!state.exists)
+		if (!state.has_row)
 			continue;
 		es_stream_view(&state, &view);
 		if (view.min_version <= 1 && TIMESTAMP_IS_NOBEGIN(view.not_before))

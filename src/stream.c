@@ -108,7 +108,7 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 	slot = probe_by_name(rel, index, name, snapshot, ForwardScanDirection);
 	if (slot)
 	{
-		state.exists = true;
+		state.has_row = true;
 		state.version = DatumGetInt64(slot_getattr(slot, Anum_streams_stream_version, &isnull));
 		d = slot_getattr(slot, Anum_streams_deleted_version, &isnull);
 		state.deleted_version = isnull ? 0 : DatumGetInt64(d);
@@ -129,7 +129,7 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 
-	if (!state.exists || (!need_version && state.max_count == 0))
+	if (!state.has_row || (!need_version && state.max_count == 0))
 		return state;			/* no row, no events; or not needed */
 
 	rel = table_open(cat->events, AccessShareLock);
@@ -179,7 +179,7 @@ es_lock_stream(const char *stream, Datum name)
 	{
 		EsStreamState seen = es_stream_state(name, GetTransactionSnapshot(), true);
 
-		if (seen.exists != state.exists || seen.version != state.version ||
+		if (seen.has_row != state.has_row || seen.version != state.version ||
 			seen.deleted_version != state.deleted_version ||
 			seen.tombstoned != state.tombstoned)
 			ereport(ERROR,

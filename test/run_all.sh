@@ -54,7 +54,9 @@ log_dir=$(mktemp -d /tmp/event_store_test.XXXXXX)
 chmod 777 "$log_dir"
 
 # Every cluster we start allows our output plugin, where the server has
-# Debian's output_plugin_libraries setting.
+# Debian's output_plugin_libraries setting.  max_locks_per_transaction is
+# headroom for tests that append to many streams in one transaction (each
+# holds a lock per stream); production needs no change (docs/operations.md).
 cluster_opts=(-o wal_level=logical -o max_replication_slots=20 -o max_wal_senders=20
               -o max_locks_per_transaction=256 -o "max_prepared_transactions=10")
 if pg_has_output_plugin_libraries "$bindir"; then

@@ -34,6 +34,9 @@ sub new_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 
 	$node->init(allows_streaming => 'logical', %{ $params{init} // {} });
+	# max_locks_per_transaction: headroom for tests that append to many
+	# streams in one transaction (a lock per stream); production needs no
+	# change (docs/operations.md, "Locks").
 	my $conf = "max_replication_slots = 20\nmax_wal_senders = 20\n"
 	  . "max_locks_per_transaction = 256\n";
 	my ($stdout) = run_command([ 'postgres', '--describe-config' ]);
