@@ -4,8 +4,9 @@
 # decoding benchmark's baseline), libpq, Perl's IPC::Run for the TAP
 # tests, Elixir with jiffy (the Commanded adapter in clients/elixir), and
 # the quickstarts' clients (psycopg2, psycopg 3, node and npm), matplotlib
-# for the benchmark's charts, pg_auto_failover (test/t/075_pg_auto_failover.pl)
-# and postgres_exporter (test/t/080_metrics.pl).  Does nothing
+# for the benchmark's charts, pg_auto_failover (test/t/075_pg_auto_failover.pl),
+# postgres_exporter (test/t/080_metrics.pl) and PgBouncer (wait_for_events
+# through a pooler, test/t/076_wait_for_events.pl).  Does nothing
 # when all of it is present (unless CI is set).
 set -euo pipefail
 
@@ -28,6 +29,7 @@ packages=(
     postgresql-15-auto-failover
     pg-auto-failover-cli
     prometheus-postgres-exporter
+    pgbouncer
 )
 # The Node quickstart and the Message DB import test install their npm
 # packages into the repository at test time; node and npm come from Debian
