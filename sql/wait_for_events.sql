@@ -2,7 +2,7 @@
 -- after_position, waits out its timeout when not (returning after_position),
 -- passes holes, and refuses NULL or negative arguments with ES004.  (Waking
 -- on a commit in another session, cancellation and a pooler in transaction
--- mode are tested in test/t/070_wait_for_events.pl.)
+-- mode are tested in test/t/076_wait_for_events.pl.)
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
