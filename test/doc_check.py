@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The doc check: run the SQL examples of the docs against a live server.
 
-    python3 test/doc_check.py README.md docs/*.md docs/*/*.md
+    python3 test/doc_check.py README.md CONTRIBUTING.md docs/*.md docs/*/*.md
 
 Connects with libpq's environment (PGHOST, PGPORT, PGUSER; a superuser), as
 the suites' pg_virtualenv clusters provide it.  Prints one TAP line per

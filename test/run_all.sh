@@ -4,7 +4,8 @@
 #   regress + isolation  pg_regress and isolationtester (make installcheck)
 #   pgtap                pg_prove over test/*.sql
 #   perl-tap             prove over test/t/*.pl (PostgreSQL::Test::Cluster)
-#   docs                 the sql blocks of README.md and docs/ (test/doc_check.py)
+#   docs                 the sql blocks of README.md, CONTRIBUTING.md and docs/
+#                        (test/doc_check.py)
 #   elixir               ExUnit in clients/elixir (the Commanded adapter)
 #   quickstart           the programs of docs/quickstart/ (test/quickstart_run.py)
 #
@@ -169,7 +170,7 @@ run_perl_tap() {
 run_docs() {
     local out="$log_dir/docs.log" rc
     pg_virtualenv -t "${cluster_opts[@]}" "${venv_env[@]}" \
-        python3 test/doc_check.py README.md docs/*.md $(ls docs/*/*.md 2>/dev/null) >"$out" 2>&1
+        python3 test/doc_check.py README.md CONTRIBUTING.md docs/*.md $(ls docs/*/*.md 2>/dev/null) >"$out" 2>&1
     rc=$?
     cat "$out"
     local ok bad
