@@ -48,6 +48,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/uuid.h"
 
 #include "event_store.h"
@@ -196,12 +197,26 @@ es_decode_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 							 "and \"format\" (or \"format-version\").")));
 	}
 	/*
-	 * Decoding respects grants.  Where the catalog can be read now (a SQL
-	 * function), refuse at once; a walsender is checked at its first event.
+	 * Decoding respects grants, as the catalog says now (at a change, the
+	 * catalog is the historic one of the WAL being decoded: a grant made
+	 * since would not count).  A SQL function is inside a transaction; a
+	 * walsender gets one of its own for the look-up.
 	 */
-	if (!is_init && IsTransactionState())
+	if (!is_init)
 	{
-		es_check_decode_access_by_name();
+		if (IsTransactionState())
+			es_check_decode_access_by_name();
+		else
+		{
+			MemoryContext cxt = CurrentMemoryContext;
+			ResourceOwner owner = CurrentResourceOwner;
+
+			StartTransactionCommand();
+			es_check_decode_access_by_name();
+			CommitTransactionCommand();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
 		data->access_checked = true;
 	}
 }
