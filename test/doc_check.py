@@ -6,7 +6,8 @@
 Connects with libpq's environment (PGHOST, PGPORT, PGUSER; a superuser), as
 the suites' pg_virtualenv clusters provide it.  Prints one TAP line per
 checked block and a "docs: N passed, N failed" summary; exits non-zero on a
-failure.
+failure.  It first checks itself on built-in pages it must accept and pages it
+must refuse (SELF_TEST below).
 
 The convention (CONTRIBUTING.md, "SQL in the docs", says the same):
 
@@ -52,8 +53,10 @@ The convention (CONTRIBUTING.md, "SQL in the docs", says the same):
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 OUTPUT_PREFIXES = ("ERROR:", "LINE ", "DETAIL:", "HINT:", "WARNING:", "NOTICE:", "INFO:",
                    "Asynchronous notification", "LOCATION:", "CONTEXT:")
@@ -281,7 +284,7 @@ def admin(sql):
 
 
 def check_page(path, number, tap):
-    db = "doc_check_%d" % number
+    db = "doc_check_%s" % number
     roles_before = set(admin("SELECT rolname FROM pg_roles").split())
     admin("DROP DATABASE IF EXISTS %s" % db)
     admin("CREATE DATABASE %s" % db)
@@ -338,9 +341,78 @@ def indent(lines):
     return "\n".join("    " + x for x in lines) if lines else "    (nothing)"
 
 
-def main(paths):
+# The check's own test: pages it must accept and pages it must refuse, run
+# first on the same server, so that a check that passes everything fails.
+SELF_TEST = [
+    ("accepts a transcript, an arrow, a driver statement and hidden set-up", True, """
+<!-- doc-check setup: SELECT event_store.append_to_stream('s-1', 0, ARRAY[event_store.event('A', '{}')]); -->
+```sql
+SELECT event_store.stream_version('s-1');
+ stream_version
+----------------
+              1
+SELECT event_store.append_to_stream('s-1', 0, ARRAY[event_store.event('B', '{}')]);
+ERROR:  ES001: wrong expected version for stream "s-1"
+DETAIL:  Expected no stream, but the stream is at version 1.
+SELECT event_store.stream_version('s-2');   -- → 0
+SELECT event_store.read_stream_forward($1, $2, $3);
+```
+"""),
+    ("refuses output that differs", False, """
+```sql
+SELECT event_store.no_stream();
+ no_stream
+-----------
+         1
+```
+"""),
+    ("refuses a failing statement that shows no error", False, """
+```sql
+SELECT event_store.stream_version('');
+```
+"""),
+    ("refuses a wrong arrow", False, """
+```sql
+SELECT event_store.any_version();   -- → 1
+```
+"""),
+    ("refuses a driver statement naming what does not exist", False, """
+```sql
+SELECT event_store.no_such_function($1);
+```
+"""),
+    ("refuses an unknown block mode", False, """
+```sql maybe
+SELECT 1;
+```
+"""),
+]
+
+
+def self_test(tap):
     passed = failed = 0
+    work = tempfile.mkdtemp(prefix="doc_check.")
+    try:
+        for n, (what, accept, page) in enumerate(SELF_TEST):
+            path = os.path.join(work, "page%d.md" % n)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(page)
+            inner = []
+            p, f = check_page(path, "self_%d" % n, inner)
+            ok = (f == 0 and p > 0) if accept else f > 0
+            tap.append("%s - self-test: the check %s" % ("ok" if ok else "not ok", what))
+            if not ok:
+                tap.extend("#   " + x for x in inner)
+            passed += ok
+            failed += not ok
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return passed, failed
+
+
+def main(paths):
     tap = []
+    passed, failed = self_test(tap)
     for n, path in enumerate(paths):
         p, f = check_page(path, n, tap)
         passed += p
