@@ -1051,7 +1051,9 @@ DECLARE
     src text;
     leased bigint[];
     want integer;
-    page_size integer;
+    filtered boolean;
+    horizon bigint;
+    page_last bigint;
     page_pos bigint[];
     page_stream text[];
     page_type text[];
@@ -1064,23 +1066,30 @@ BEGIN
 
     -- New events from the log, gap-free, until the batch is full.  Those a
     -- pinned consumer may not have (their stream is held by another) and
-    -- those past the batch wait in persistent_events.
+    -- those past the batch wait in persistent_events.  A filter is applied
+    -- by the readers (the event-type index serves a rare type); a short
+    -- filtered page then proves nothing about the positions after its last
+    -- event, so the horizon taken before the read (everything up to it is
+    -- visible to the read's later snapshot) says how far the page reached.
+    -- Only at READ COMMITTED: an older snapshot may not see up to it.
+    filtered := ps.event_types IS NOT NULL OR ps.stream_prefix IS NOT NULL;
     want := max_count - pg_catalog.cardinality(leased);
     WHILE want > 0 AND rounds < 10 AND ps.read_position < 9223372036854775807 LOOP
         rounds := rounds + 1;
-        -- a filter may drop most of a page: read bigger ones then
-        page_size := CASE WHEN ps.event_types IS NULL AND ps.stream_prefix IS NULL
-                          THEN want ELSE GREATEST(want, 1000) END;
+        horizon := CASE WHEN filtered AND pg_catalog.current_setting('transaction_isolation') = 'read committed'
+                        THEN event_store.wait_for_events(ps.read_position, '0') ELSE 0 END;
         IF src = '$all' THEN
             SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
                    pg_catalog.array_agg(r.event_type)
               INTO page_pos, page_stream, page_type
-              FROM event_store.read_all_forward(ps.read_position + 1, page_size) r;
+              FROM event_store.read_all_forward(ps.read_position + 1, want,
+                                                ps.event_types, ps.stream_prefix) r;
         ELSIF src LIKE '$ce-%' THEN
             SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
                    pg_catalog.array_agg(r.event_type)
               INTO page_pos, page_stream, page_type
-              FROM event_store.read_category_forward(pg_catalog.substr(src, 5), ps.read_position + 1, page_size) r;
+              FROM event_store.read_category_forward(pg_catalog.substr(src, 5), ps.read_position + 1, want,
+                                                     NULL, NULL, ps.event_types, ps.stream_prefix) r;
         ELSE
             -- a stream's events commit in version order (see read_subscription)
             SELECT pg_catalog.array_agg(r.global_position), pg_catalog.array_agg(r.stream_name),
@@ -1089,17 +1098,23 @@ BEGIN
               FROM (SELECT ev.global_position, ev.stream_name, ev.event_type
                       FROM event_store.events ev
                      WHERE ev.stream_name = src AND ev.global_position > ps.read_position
+                       AND (ps.event_types IS NULL OR ev.event_type = ANY (ps.event_types))
+                       AND (ps.stream_prefix IS NULL OR pg_catalog.starts_with(ev.stream_name, ps.stream_prefix))
                      ORDER BY ev.stream_version
-                     LIMIT page_size) r;
+                     LIMIT want) r;
+            horizon := 0;       -- not an $all position bound for a stream
         END IF;
-        EXIT WHEN page_pos IS NULL;
+        page_last := GREATEST((SELECT pg_catalog.max(x) FROM pg_catalog.unnest(page_pos) x),
+                              CASE WHEN coalesce(pg_catalog.cardinality(page_pos), 0) < want THEN horizon END);
+        EXIT WHEN page_last IS NULL OR page_last <= ps.read_position;
 
-        ps.read_position := (SELECT pg_catalog.max(x) FROM pg_catalog.unnest(page_pos) x);
-        leased := leased || event_store.persistent_take(name, consumer, want, page_pos,
-                                                         page_stream, page_type, ps.read_position);
-        want := max_count - pg_catalog.cardinality(leased);
+        leased := leased || event_store.persistent_take(name, consumer, want,
+                                                        coalesce(page_pos, '{}'), coalesce(page_stream, '{}'),
+                                                        coalesce(page_type, '{}'), page_last);
+        ps.read_position := page_last;
         -- a short page means the reader stopped at the end or at the horizon
-        EXIT WHEN pg_catalog.cardinality(page_pos) < page_size;
+        EXIT WHEN coalesce(pg_catalog.cardinality(page_pos), 0) < want;
+        want := max_count - pg_catalog.cardinality(leased);
     END LOOP;
     PERFORM event_store.persistent_advance(name);
 

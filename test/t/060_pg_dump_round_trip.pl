@@ -50,6 +50,14 @@ SELECT event_store.create_subscription('order-sub', '$ce-order');
 SELECT event_store.create_subscription('stream-sub', 'user-7');
 SELECT event_store.ack('all-sub', 17);
 SELECT event_store.ack('order-sub', 40);
+
+-- a persistent subscription with events acked, leased and parked
+SELECT event_store.create_persistent_subscription('workers', '$ce-order', strategy => 'round_robin');
+SELECT count(*) FROM event_store.receive_events('workers', 'w1', 5);
+SELECT event_store.ack_events('workers', ARRAY(SELECT global_position FROM event_store.persistent_events
+                                                ORDER BY global_position LIMIT 2));
+SELECT event_store.nack_events('workers', ARRAY(SELECT global_position FROM event_store.persistent_events
+                                                 ORDER BY global_position LIMIT 1), 'park', 'poison');
 SQL
 
 # One checksum per table, over every column, in a fixed order.
@@ -65,6 +73,10 @@ my %checksum_sql = (
 	subscriptions => q{SELECT count(*) || ':' || md5(string_agg(
 	                       (subscription_name, source, checkpoint, created_at, updated_at)::text,
 	                       E'\n' ORDER BY subscription_name)) FROM event_store.subscriptions},
+	persistent => q{SELECT count(*) || ':' || md5(string_agg(
+	                    (p.*, e.*)::text, E'\n' ORDER BY e.global_position))
+	                  FROM event_store.persistent_subscriptions p
+	                  JOIN event_store.persistent_events e USING (subscription_name)},
 	sequences => q{SELECT (SELECT last_value FROM event_store.global_position_seq) || ':' ||
 	                      (SELECT last_value FROM event_store.stream_id_seq)},
 );
@@ -120,6 +132,15 @@ sub check_copy
 	is($node->safe_psql($db, q{SELECT min(global_position) FROM event_store.read_subscription('all-sub', 1)}),
 		$node->safe_psql($db, q{SELECT min(global_position) FROM event_store.events WHERE global_position > 17}),
 		"$how: a subscription resumes after its checkpoint");
+	is($node->safe_psql($db, q{SELECT kind || ' ' || checkpoint || ' ' || in_flight || ' ' || parked
+	        FROM event_store.subscription_status WHERE name = 'workers'}),
+		$source->safe_psql('postgres', q{SELECT kind || ' ' || checkpoint || ' ' || in_flight || ' ' || parked
+	        FROM event_store.subscription_status WHERE name = 'workers'}),
+		"$how: a persistent subscription keeps its checkpoint, leases and parked events");
+	is($node->safe_psql($db, q{SELECT min(global_position) > (SELECT max(global_position)
+	                                FROM event_store.persistent_events)
+	        FROM event_store.receive_events('workers', 'w2', 1)}),
+		't', "$how: a persistent subscription hands out the next event, not a leased one");
 }
 
 # Custom format, restored into a fresh cluster by pg_restore.
