@@ -806,7 +806,11 @@ DECLARE
     ps event_store.persistent_subscriptions;
     leased bigint[];
 BEGIN
-    ps := event_store.persistent_subscription(name, true);
+    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p
+     WHERE p.subscription_name = name FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
+    END IF;
     IF consumer IS NULL OR consumer = '' THEN
         RAISE EXCEPTION 'consumer must not be empty for subscription "%"', name
             USING ERRCODE = 'ES004';
@@ -880,7 +884,11 @@ DECLARE
     ps event_store.persistent_subscriptions;
     fresh bigint[];
 BEGIN
-    ps := event_store.persistent_subscription(name, true);
+    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p
+     WHERE p.subscription_name = name FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
+    END IF;
     IF consumer IS NULL OR want IS NULL OR page_last IS NULL
        OR page_last <= ps.read_position
        OR (SELECT pg_catalog.min(x) FROM pg_catalog.unnest(positions) x) <= ps.read_position
@@ -1061,7 +1069,7 @@ DECLARE
 BEGIN
     -- takes the receivers' lock and checks the arguments
     leased := event_store.persistent_lease_waiting(name, consumer, max_count);
-    ps := event_store.persistent_subscription(name);
+    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name;
     SELECT s.source INTO src FROM event_store.subscriptions s WHERE s.subscription_name = name;
 
     -- New events from the log, gap-free, until the batch is full.  Those a
@@ -1146,7 +1154,9 @@ DECLARE
     lo bigint;
     hi bigint;
 BEGIN
-    PERFORM event_store.persistent_subscription(name);
+    IF NOT EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
+    END IF;
     IF positions IS NULL THEN
         RAISE EXCEPTION 'positions to acknowledge for subscription "%" must not be NULL', name
             USING ERRCODE = 'ES004';
@@ -1187,7 +1197,10 @@ DECLARE
     lo bigint;
     hi bigint;
 BEGIN
-    ps := event_store.persistent_subscription(name);
+    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name;
+    IF NOT FOUND THEN
+        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
+    END IF;
     IF action IS NULL OR action NOT IN ('retry', 'park', 'skip') THEN
         RAISE EXCEPTION 'invalid nack action for subscription "%"', name
             USING ERRCODE = 'ES004',
