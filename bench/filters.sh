@@ -124,15 +124,16 @@ fi
 ########################################################################
 if want f; then
     cols="global_position, stream_name, stream_version, event_id, event_type, data, metadata, causation_id, correlation_id, created_at"
+    # both return the rows to the client, as a reader does
     cat >"$work/filtered.sql" <<EOF
 \set p random(1, 950000)
-SELECT count(*) FROM event_store.read_all_forward(:p, 100, ARRAY['Rare']);
+SELECT * FROM event_store.read_all_forward(:p, 100, ARRAY['Rare']);
 EOF
     cat >"$work/select.sql" <<EOF
 \set p random(1, 950000)
-SELECT count(*) FROM (SELECT $cols FROM event_store.events
-                       WHERE event_type = 'Rare' AND global_position >= :p
-                       ORDER BY global_position LIMIT 100) s;
+SELECT $cols FROM event_store.events
+ WHERE event_type = 'Rare' AND global_position >= :p
+ ORDER BY global_position LIMIT 100;
 EOF
     psql_q -d bench -c "EXPLAIN (COSTS OFF) SELECT * FROM event_store.events WHERE event_type = 'Rare' AND global_position >= 5 ORDER BY global_position LIMIT 100" | sed 's/^/   plan: /'
     fs=() ; ss=()
@@ -149,7 +150,9 @@ fi
 ########################################################################
 if want g; then
     psql_q -d bench <<'EOF'
-CREATE FUNCTION public.read_member(k int, n int) RETURNS bigint LANGUAGE plpgsql AS $$
+-- the category from the start to its end in pages of 1,000: of member k of
+-- n, or all of it when n is NULL; returns how many events
+CREATE FUNCTION public.read_to_end(k int, n int) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     pos bigint := 1;
     total bigint := 0;
@@ -166,33 +169,25 @@ BEGIN
     RETURN total;
 END
 $$;
-CREATE FUNCTION public.read_all_of_category() RETURNS bigint LANGUAGE plpgsql AS $$
+EOF
+    psql_q -d bench <<'EOF'
+CREATE FUNCTION public.seconds_of(statement text) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
-    pos bigint := 1;
-    total bigint := 0;
-    got bigint;
-    last bigint;
+    t0 timestamptz := clock_timestamp();
 BEGIN
-    LOOP
-        SELECT count(*), max(global_position) INTO got, last
-          FROM event_store.read_category_forward('cat', pos, 1000);
-        EXIT WHEN got = 0;
-        total := total + got;
-        pos := last + 1;
-    END LOOP;
-    RETURN total;
+    EXECUTE statement;
+    RETURN round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3);
 END
 $$;
 EOF
     timed() {       # seconds of one statement, from the server's clock
-        psql_q -d bench -c "SELECT clock_timestamp() AS t0 \\gset" -c "SELECT $1" \
-               -c "SELECT round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 3)" | tail -1
+        psql_q -d bench -c "SELECT public.seconds_of('SELECT $1')"
     }
-    timed 'public.read_all_of_category()' >/dev/null        # warm the cache
+    timed 'public.read_to_end(NULL, NULL)' >/dev/null        # warm the cache
     for round in 1 2 3; do
-        base=$(timed 'public.read_all_of_category()')
+        base=$(timed 'public.read_to_end(NULL, NULL)')
         members=()
-        for k in 0 1 2 3; do members+=("$(timed "public.read_member($k, 4)")"); done
+        for k in 0 1 2 3; do members+=("$(timed "public.read_to_end($k, 4)")"); done
         echo "g  round $round: whole category (no group) ${base} s; members 0-3 of 4: ${members[*]} s; sum $(printf '%s\n' "${members[@]}" | awk '{s+=$1} END {print s}') s"
     done
 fi
