@@ -95,12 +95,14 @@
 /* the worker's tick: exit checks and commits nobody woke it for */
 #define NOTIFIER_TICK_MS		1000
 /* first retry when stopped before a position that may still commit */
-#define NOTIFIER_GAP_RETRY_MS	2
+#define NOTIFIER_GAP_RETRY_MS	4
 /*
- * Least time between two passes that sent something: under load the
- * notifier would otherwise run a transaction per commit, on the appenders'
- * CPUs; this way each pass covers the commits of the last few milliseconds
- * (coalesced per stream), at that much latency.
+ * Least time between two passes: under load the notifier would otherwise
+ * run a transaction per commit (or, stopped before a position still in
+ * flight, a useless one per commit), on the appenders' CPUs; this way a
+ * pass covers the commits of the last few milliseconds (coalesced per
+ * stream), at that much added latency.  After a quiet spell the first
+ * commit is sent at once.
  */
 #define NOTIFIER_MIN_PASS_MS	4
 /* an appender that could not start a worker tries again after this */
@@ -139,7 +141,7 @@ static bool find_ready_worker(void);
 static const char *library_path(void);
 static void notifier_xact_callback(XactEvent event, void *arg);
 static bool database_wanted_elsewhere(void);
-static PassResult notify_pass(Oid extension, int64 *cursor, bool *sent);
+static PassResult notify_pass(Oid extension, int64 *cursor);
 static int	note_position_cmp(const void *a, const void *b);
 
 /*
@@ -409,7 +411,6 @@ es_notifier_main(Datum arg)
 	{
 		PassResult	result;
 		long		timeout;
-		bool		sent = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -422,7 +423,7 @@ es_notifier_main(Datum arg)
 
 		do
 		{
-			result = notify_pass(extension, &cursor, &sent);
+			result = notify_pass(extension, &cursor);
 			CHECK_FOR_INTERRUPTS();
 		} while (result == PASS_MORE);
 
@@ -443,9 +444,8 @@ es_notifier_main(Datum arg)
 		}
 
 		/* let the commits of the next few milliseconds gather */
-		if (sent)
-			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 Min(timeout, NOTIFIER_MIN_PASS_MS), PG_WAIT_EXTENSION);
+		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(timeout, NOTIFIER_MIN_PASS_MS), PG_WAIT_EXTENSION);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -456,11 +456,11 @@ es_notifier_main(Datum arg)
 /*
  * One pass, in one transaction of ours: read the events after *cursor in
  * position order, as far as the no-gap rule allows and at most a page, and
- * send one notification per stream (setting *sent if any).  Exits the process when the extension
+ * send one notification per stream.  Exits the process when the extension
  * it started with is gone.
  */
 static PassResult
-notify_pass(Oid extension, int64 *cursor, bool *sent)
+notify_pass(Oid extension, int64 *cursor)
 {
 	PassResult	result = PASS_DONE;
 	const EsCatalog *cat;
@@ -557,7 +557,6 @@ notify_pass(Oid extension, int64 *cursor, bool *sent)
 	while ((note = hash_seq_search(&seq)) != NULL)
 		notes[nnotes++] = note;
 	qsort(notes, nnotes, sizeof(StreamNote *), note_position_cmp);
-	*sent |= nnotes > 0;
 	for (n = 0; n < nnotes; n++)
 		es_send_notification(notes[n]->name, notes[n]->first, notes[n]->last,
 							 notes[n]->position);
