@@ -95,6 +95,7 @@ static lsn_t xact_commit_lsn = 0;	/* commit LSN of the transaction being read */
 static int64_t last_state_save = 0;
 static int64_t last_fill_holes = 0;
 static volatile int backoff_ms = 100;
+static bool state_was_new = false;	/* the state file recorded nothing yet */
 static volatile sig_atomic_t stop_requested = 0;
 static sigjmp_buf reconnect_point;
 static bool reconnect_point_set = false;
@@ -506,12 +507,19 @@ timeline_switch_point(uint32_t from_tli, uint32_t to_tli)
 static void
 prepare_slot(bool switched)
 {
+	bool		was_new = state_was_new;
+
+	state_was_new = false;
 	if (es_slot_exists(conn, slot))
 	{
 		if (switched)
 			es_warn("slot \"%s\" exists on the new timeline but es_tail did not create it there: events "
 					"committed after the switch and before its creation were not delivered; drop the "
 					"slot to have es_tail create it and catch up from the table", slot);
+		else if (was_new)
+			es_warn("the state file is new but slot \"%s\" exists: what was delivered from it before is "
+					"not recorded, so if the slot is ever lost es_tail will deliver those events again "
+					"(start a state file together with its slot)", slot);
 		return;
 	}
 	if (!create_slot)
@@ -1077,6 +1085,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	es_state_load(&state, state_path);
+	state_was_new = state.path && state.system == 0 && state.low == 0 && state.nranges == 0;
 
 	/* a lost connection comes back here (es_fail) */
 	if (sigsetjmp(reconnect_point, 1) != 0)
