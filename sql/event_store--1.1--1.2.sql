@@ -1082,6 +1082,17 @@ BEGIN
     -- Only at READ COMMITTED: an older snapshot may not see up to it.
     filtered := ps.event_types IS NOT NULL OR ps.stream_prefix IS NOT NULL;
     want := max_count - pg_catalog.cardinality(leased);
+    -- A pinned subscription whose busy streams are held keeps their later
+    -- events waiting; past ten batches of them it reads no further until the
+    -- holders catch up (the waiting events are scanned at every receive).
+    IF want > 0 AND ps.strategy = 'pinned'
+       AND (SELECT pg_catalog.count(*)
+              FROM (SELECT FROM event_store.persistent_events w
+                     WHERE w.subscription_name = name
+                       AND w.consumer IS NULL AND w.parked_at IS NULL
+                     LIMIT 10::bigint * max_count) buffered) >= 10::bigint * max_count THEN
+        want := 0;
+    END IF;
     WHILE want > 0 AND rounds < 10 AND ps.read_position < 9223372036854775807 LOOP
         rounds := rounds + 1;
         horizon := CASE WHEN filtered AND pg_catalog.current_setting('transaction_isolation') = 'read committed'

@@ -111,6 +111,20 @@ SELECT event_store.ack_events('users', ARRAY[10]);
 -- the checkpoint passes what the filter leaves out
 SELECT name, checkpoint, lag_events FROM event_store.subscription_status WHERE name IN ('paid', 'users') ORDER BY name;
 
+-- pinned, one busy stream held by a: b's receives keep its later events
+-- waiting, but stop reading the log at ten batches of them
+SELECT event_store.append_to_stream('busy-1', 0,
+           ARRAY(SELECT event_store.event('Tick', '[]') FROM generate_series(1, 14)));
+SELECT event_store.append_to_stream('calm-1', 0, ARRAY[event_store.event('Tick', '[]')]);
+SELECT subscription_name FROM event_store.create_persistent_subscription('busy', '$all', 11);
+SELECT global_position, stream_version FROM event_store.receive_events('busy', 'a', 1);
+SELECT count(*) FROM event_store.receive_events('busy', 'b', 1);
+SELECT count(*) FROM event_store.receive_events('busy', 'b', 1);
+SELECT count(*) AS waiting, max(global_position) AS last_taken
+  FROM event_store.persistent_events WHERE subscription_name = 'busy' AND consumer IS NULL;
+SELECT event_store.ack_events('busy', ARRAY[12]);
+SELECT global_position, stream_version FROM event_store.receive_events('busy', 'b', 3);
+
 -- creating again resumes: same source and filter, new settings
 SELECT subscription_name, checkpoint FROM event_store.create_persistent_subscription('users', stream_prefix => 'user-',
            strategy => 'round_robin', max_retry_count => 3);
