@@ -23,7 +23,7 @@ defmodule CommandedPgEventStore.Publisher do
   @impl true
   def init(meta) do
     :ok = Notifier.listen(meta, :all)
-    {:ok, %{meta: meta, subs: %{}, cursor: nil, refs: %{}}}
+    {:ok, %{meta: meta, subs: %{}, cursor: nil, refs: %{}, pending: false}}
   end
 
   @impl true
@@ -39,17 +39,21 @@ defmodule CommandedPgEventStore.Publisher do
   end
 
   @impl true
+  # Notifications are coalesced: one read after those already in the mailbox.
   def handle_info({:pg_event_store, :notify, _stream, position}, state) do
-    if state.cursor != nil and position > state.cursor,
-      do: {:noreply, catch_up(state)},
-      else: {:noreply, state}
+    if state.cursor != nil and position > state.cursor and not state.pending do
+      send(self(), :catch_up)
+      {:noreply, %{state | pending: true}}
+    else
+      {:noreply, state}
+    end
   end
 
   def handle_info({:pg_event_store, :reconnected}, state) do
     if state.cursor != nil, do: {:noreply, catch_up(state)}, else: {:noreply, state}
   end
 
-  def handle_info(:catch_up, state), do: {:noreply, catch_up(state)}
+  def handle_info(:catch_up, state), do: {:noreply, catch_up(%{state | pending: false})}
 
   def handle_info({:DOWN, ref, :process, _, _}, state) do
     {{key, pid}, refs} = Map.pop(state.refs, ref)

@@ -127,6 +127,7 @@ defmodule CommandedPgEventStore.Subscription do
       flushed: 0,
       flush_pending: false,
       dispatch_pending: false,
+      notify_pending: false,
       cursor: nil,
       last_pos: 0,
       more: false,
@@ -252,11 +253,17 @@ defmodule CommandedPgEventStore.Subscription do
     end
   end
 
+  # Notifications are coalesced: one read after those already in the mailbox.
   def handle_info({:pg_event_store, :notify, _stream, position}, state) do
-    if position > state.last_pos,
-      do: {:noreply, fetch(%{state | more: true})},
-      else: {:noreply, state}
+    cond do
+      position <= state.last_pos -> {:noreply, state}
+      state.notify_pending -> {:noreply, state}
+      true -> send(self(), :notified) && {:noreply, %{state | notify_pending: true}}
+    end
   end
+
+  def handle_info(:notified, state),
+    do: {:noreply, fetch(%{state | more: true, notify_pending: false})}
 
   def handle_info({:pg_event_store, :reconnected}, state),
     do: {:noreply, fetch(%{state | more: true})}
