@@ -13,7 +13,8 @@
 # subscriber) at BENCH_RATE events/s.
 #
 # Environment (defaults): BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_CLIENTS="1 8"
-# BENCH_RATE=1000 BENCH_PORT=5514 BENCH_KEEP=1 (keep the cluster's directory);
+# BENCH_WHAT="append read" BENCH_RATE=1000 BENCH_PORT=5514 BENCH_KEEP=1 (keep the
+# cluster's directory); BENCH_LATENCY=0 skips the latency run;
 # EVENT_STORE_DESTDIR=dir installs into a private DESTDIR and loads the
 # extension from there (as test/run_all.sh does).
 set -euo pipefail
@@ -88,7 +89,7 @@ adapter() {	# adapter <mode> <clients>: calls/s
 }
 
 printf '%-8s %7s %12s %12s %7s\n' what clients pgbench adapter ratio
-for what in append read; do
+for what in ${BENCH_WHAT:-append read}; do
     for c in $clients; do
         p=() a=()
         for _ in $(seq "$runs"); do
@@ -102,4 +103,4 @@ for what in append read; do
     done
 done
 echo "notify: $("$bindir/psql" -X -At -c 'SHOW event_store.notify' 2>/dev/null || echo default)"
-mix run bench/bench.exs latency "$rate" "$seconds"
+[ "${BENCH_LATENCY:-1}" = 0 ] || mix run bench/bench.exs latency "$rate" "$seconds"

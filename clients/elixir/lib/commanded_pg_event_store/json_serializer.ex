@@ -39,23 +39,52 @@ defmodule CommandedPgEventStore.JsonSerializer do
   defp key(k), do: to_string(k)
 
   defp to_struct(map, type) when is_map(map) do
-    module =
-      try do
-        String.to_existing_atom(type)
-      rescue
-        ArgumentError -> nil
-      end
+    case struct_fields(type) do
+      nil ->
+        map
 
-    if module && Code.ensure_loaded?(module) && function_exported?(module, :__struct__, 0) do
-      fields =
-        module.__struct__() |> Map.keys() |> Enum.map(&{Atom.to_string(&1), &1}) |> Map.new()
-
-      attrs = for {k, v} <- map, atom = fields[k], atom != :__struct__, do: {atom, v}
-      struct(module, attrs)
-    else
-      map
+      {module, fields} ->
+        attrs = for {k, v} <- map, atom = fields[k], do: {atom, v}
+        struct(module, attrs)
     end
   end
 
   defp to_struct(term, _type), do: term
+
+  # Commanded's event types are module names ("Elixir.MyApp.Event"); the
+  # module and its field names are looked up once and kept.
+  defp struct_fields("Elixir." <> _ = type) do
+    case :persistent_term.get({__MODULE__, type}, nil) do
+      nil ->
+        case lookup(type) do
+          nil ->
+            nil
+
+          found ->
+            :persistent_term.put({__MODULE__, type}, found)
+            found
+        end
+
+      found ->
+        found
+    end
+  end
+
+  defp struct_fields(_type), do: nil
+
+  defp lookup(type) do
+    module = String.to_existing_atom(type)
+
+    if Code.ensure_loaded?(module) and function_exported?(module, :__struct__, 0) do
+      fields =
+        for k <- Map.keys(module.__struct__()),
+            k != :__struct__,
+            into: %{},
+            do: {Atom.to_string(k), k}
+
+      {module, fields}
+    end
+  rescue
+    ArgumentError -> nil
+  end
 end

@@ -92,20 +92,17 @@ defmodule CommandedPgEventStore.Protocol do
   defp blank(""), do: nil
   defp blank(s), do: s
 
+  # One pass over the cells, row by row (keeps the binary match context).
   defp rows(0, _oids, rest, acc), do: {Enum.reverse(acc), rest}
+  defp rows(n, oids, bin, acc), do: cells(bin, oids, oids, [], n, acc)
 
-  defp rows(n, oids, bin, acc) do
-    {row, rest} = cells(oids, bin, [])
-    rows(n - 1, oids, rest, [row | acc])
-  end
+  defp cells(rest, [], oids, row, n, acc), do: rows(n - 1, oids, rest, [Enum.reverse(row) | acc])
 
-  defp cells([], rest, acc), do: {Enum.reverse(acc), rest}
+  defp cells(<<-1::32-signed, rest::binary>>, [_ | more], oids, row, n, acc),
+    do: cells(rest, more, oids, [nil | row], n, acc)
 
-  defp cells([_oid | oids], <<-1::32-signed, rest::binary>>, acc),
-    do: cells(oids, rest, [nil | acc])
-
-  defp cells([oid | oids], <<len::32, v::binary-size(len), rest::binary>>, acc),
-    do: cells(oids, rest, [value(oid, v) | acc])
+  defp cells(<<len::32, v::binary-size(len), rest::binary>>, [oid | more], oids, row, n, acc),
+    do: cells(rest, more, oids, [value(oid, v) | row], n, acc)
 
   # bigint, integer, smallint, oid
   defp value(oid, v) when oid in [20, 21, 23, 26], do: String.to_integer(v)
@@ -117,7 +114,46 @@ defmodule CommandedPgEventStore.Protocol do
 
   @doc "Parses a timestamptz in ISO DateStyle, e.g. `2026-11-30 04:29:44.1234+00`."
   @spec timestamptz(String.t()) :: DateTime.t() | String.t()
-  def timestamptz(v) do
+  def timestamptz(
+        <<y::binary-size(4), ?-, mo::binary-size(2), ?-, d::binary-size(2), ?\s,
+          h::binary-size(2), ?:, mi::binary-size(2), ?:, s::binary-size(2), rest::binary>> = v
+      ) do
+    case fraction(rest, 0, 0) do
+      {us, digits} ->
+        %DateTime{
+          year: String.to_integer(y),
+          month: String.to_integer(mo),
+          day: String.to_integer(d),
+          hour: String.to_integer(h),
+          minute: String.to_integer(mi),
+          second: String.to_integer(s),
+          microsecond: {us * pow10(6 - digits), 6},
+          time_zone: "Etc/UTC",
+          zone_abbr: "UTC",
+          utc_offset: 0,
+          std_offset: 0
+        }
+
+      :other ->
+        timestamptz_slow(v)
+    end
+  end
+
+  def timestamptz(v), do: timestamptz_slow(v)
+
+  # ".ffffff+00" or "+00" (the session's TimeZone is UTC)
+  defp fraction("+00", us, digits), do: {us, digits}
+  defp fraction(<<?., rest::binary>>, 0, 0), do: fraction(rest, 0, 0)
+
+  defp fraction(<<c, rest::binary>>, us, digits) when c in ?0..?9 and digits < 6,
+    do: fraction(rest, us * 10 + (c - ?0), digits + 1)
+
+  defp fraction(_, _, _), do: :other
+
+  defp pow10(0), do: 1
+  defp pow10(n), do: 10 * pow10(n - 1)
+
+  defp timestamptz_slow(v) do
     iso = String.replace(v, " ", "T", global: false)
     iso = if Regex.match?(~r/[+-]\d\d$/, iso), do: iso <> ":00", else: iso
 

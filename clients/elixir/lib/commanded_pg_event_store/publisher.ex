@@ -71,8 +71,8 @@ defmodule CommandedPgEventStore.Publisher do
   def handle_info(_msg, state), do: {:noreply, state}
 
   defp ensure_cursor(%{cursor: nil} = state) do
-    case Pool.query(state.meta.pool, SQL.head(), []) do
-      {:ok, %{rows: [[head]]}} -> {:ok, %{state | cursor: head}}
+    case SQL.head(state.meta.pool) do
+      {:ok, head} -> {:ok, %{state | cursor: head}}
       {:error, e} -> {:error, e}
     end
   end

@@ -45,8 +45,31 @@ defmodule CommandedPgEventStore.SQL do
   @doc false
   def delete_subscription, do: "SELECT event_store.delete_subscription($1::text)"
 
-  @doc false
-  def head, do: "SELECT coalesce(max(global_position), 0) FROM event_store.events"
+  @doc """
+  The gap-free `$all` horizon (`wait_for_events` of 1.2 with no wait): no
+  event at or below it can still commit. Before 1.2, the highest visible
+  position, which an append still in flight can be below.
+  """
+  @spec head(GenServer.server()) :: {:ok, non_neg_integer} | {:error, term}
+  def head(pool) do
+    case CommandedPgEventStore.Pool.query(
+           pool,
+           "SELECT event_store.wait_for_events(0, interval '0')",
+           []
+         ) do
+      {:ok, %{rows: [[pos]]}} ->
+        {:ok, pos}
+
+      {:error, %{sqlstate: "42883"}} ->
+        sql = "SELECT coalesce(max(global_position), 0) FROM event_store.events"
+
+        with {:ok, %{rows: [[pos]]}} <- CommandedPgEventStore.Pool.query(pool, sql, []),
+             do: {:ok, pos}
+
+      {:error, e} ->
+        {:error, e}
+    end
+  end
 
   @doc false
   def stream_position,

@@ -195,12 +195,7 @@ defmodule CommandedPgEventStore.Subscription do
     end
   end
 
-  defp head(state) do
-    case Pool.query(state.meta.pool, SQL.head(), []) do
-      {:ok, %{rows: [[pos]]}} -> {:ok, pos}
-      {:error, e} -> {:error, e}
-    end
-  end
+  defp head(state), do: SQL.head(state.meta.pool)
 
   @impl true
   def handle_call({:join, subscriber, _opts}, _from, state) do

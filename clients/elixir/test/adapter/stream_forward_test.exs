@@ -37,7 +37,7 @@ defmodule CommandedPgEventStore.StreamForwardTest do
     end
 
     stream = Adapter.stream_forward(meta, s, 0, 500)
-    # nothing is read before the enumerable is consumed, and taking 3 reads one batch
+    # the first batch is read at once, the others only as the stream is consumed
     assert [1, 2, 3] == stream |> Enum.take(3) |> Enum.map(& &1.stream_version)
 
     {count, last} =

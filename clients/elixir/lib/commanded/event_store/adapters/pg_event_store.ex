@@ -73,11 +73,42 @@ defmodule Commanded.EventStore.Adapters.PgEventStore do
 
   @impl Commanded.EventStore.Adapter
   def stream_forward(meta, stream_uuid, start_version \\ 0, read_batch_size \\ 1_000) do
-    case Pool.query(meta.pool, SQL.stream_version(), [{:text, stream_uuid}]) do
-      {:ok, %{rows: [[0]]}} -> {:error, :stream_not_found}
-      {:ok, _} -> lazy_stream(meta, stream_uuid, max(start_version, 1), read_batch_size)
-      {:error, %{sqlstate: "ES002"}} -> {:error, :stream_deleted}
-      {:error, error} -> {:error, error}
+    # The first batch is read now, to answer :stream_not_found; the rest as
+    # the enumerable is consumed.
+    from = max(start_version, 1)
+
+    case read_batch(meta, stream_uuid, from, read_batch_size) do
+      {:ok, [], _next} ->
+        case Pool.query(meta.pool, SQL.stream_version(), [{:text, stream_uuid}]) do
+          {:ok, %{rows: [[0]]}} -> {:error, :stream_not_found}
+          {:ok, _} -> []
+          {:error, %{sqlstate: "ES002"}} -> {:error, :stream_deleted}
+          {:error, error} -> {:error, error}
+        end
+
+      {:ok, events, next} ->
+        Stream.concat(events, lazy_stream(meta, stream_uuid, next, read_batch_size))
+
+      {:error, %{sqlstate: "ES002"}} ->
+        {:error, :stream_deleted}
+
+      {:error, error} ->
+        {:error, error}
+    end
+  end
+
+  defp read_batch(meta, stream_uuid, from, batch) do
+    params = [{:text, stream_uuid}, {:int8, from}, {:int4, batch}]
+
+    with {:ok, %{rows: rows}} <- Pool.query(meta.pool, SQL.read_stream_forward(), params) do
+      events = Enum.map(rows, &SQL.recorded_event(&1, meta.serializer))
+
+      next =
+        if length(rows) < batch or rows == [],
+          do: :done,
+          else: List.last(events).stream_version + 1
+
+      {:ok, events, next}
     end
   end
 
@@ -89,18 +120,8 @@ defmodule Commanded.EventStore.Adapters.PgEventStore do
           {:halt, :done}
 
         from ->
-          params = [{:text, stream_uuid}, {:int8, from}, {:int4, batch}]
-
-          case Pool.query(meta.pool, SQL.read_stream_forward(), params) do
-            {:ok, %{rows: []}} ->
-              {:halt, :done}
-
-            {:ok, %{rows: rows}} ->
-              events = Enum.map(rows, &SQL.recorded_event(&1, meta.serializer))
-
-              next =
-                if length(rows) < batch, do: :done, else: List.last(events).stream_version + 1
-
+          case read_batch(meta, stream_uuid, from, batch) do
+            {:ok, events, next} ->
               {events, next}
 
             {:error, error} ->
