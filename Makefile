@@ -61,34 +61,9 @@ uninstall-es-tail:
 	rm -f '$(DESTDIR)$(bindir)/es_tail'
 
 # Every suite again, on servers that run the extension built with
-# AddressSanitizer and UBSan.  The sanitized build goes to a private DESTDIR
-# that the test servers load through Debian's extension_destdir (the
-# installed build is not touched, so others' servers are unaffected); the
-# ASan runtime is preloaded into the servers (LD_PRELOAD, via the hooks of
-# test/run_all.sh), followed by tools/sanitize_preload.c, without which
-# Debian's postgres hangs before main() (see there).  Reports go to $(SANITIZE_DIR)/reports; any report fails
-# the target.  Needs root, like `make test`.
-SANITIZE_DIR ?= /tmp/event_store_sanitize
-SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# AddressSanitizer and UBSan, installed into a private DESTDIR (nothing
+# system-wide): tools/sanitize.sh says how.  SANITIZE_DIR=/some/dir picks
+# its directory (default: a new one under /tmp).  Needs root, like `make test`.
 .PHONY: sanitize
 sanitize:
-	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)/reports $(SANITIZE_DIR)/tree
-	tar --exclude=.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . | tar -C $(SANITIZE_DIR)/tree -xf -
-	$(MAKE) -C $(SANITIZE_DIR)/tree PG_CONFIG=$(PG_CONFIG) \
-		PG_CFLAGS='$(PG_CFLAGS) $(SANITIZE_FLAGS)' SHLIB_LINK='$(SANITIZE_FLAGS)'
-	$(MAKE) -C $(SANITIZE_DIR)/tree PG_CONFIG=$(PG_CONFIG) install DESTDIR=$(SANITIZE_DIR)/install
-	$(MAKE) -C $(SANITIZE_DIR)/tree PG_CONFIG=$(PG_CONFIG) clean
-	$(CC) -O2 -Wall -shared -fPIC -o $(SANITIZE_DIR)/sanitize_preload.so tools/sanitize_preload.c -ldl
-	printf "%s\n" "extension_destdir = '$(SANITIZE_DIR)/install'" \
-		"dynamic_library_path = '$(SANITIZE_DIR)/install$(pkglibdir):\$$libdir'" \
-		> $(SANITIZE_DIR)/server.conf
-	chmod -R a+rwX $(SANITIZE_DIR) && chmod 1777 $(SANITIZE_DIR)/reports
-	EVENT_STORE_SERVER_CONF=$(SANITIZE_DIR)/server.conf \
-	EVENT_STORE_SERVER_ENV="LD_PRELOAD=$$(gcc -print-file-name=libasan.so):$(SANITIZE_DIR)/sanitize_preload.so \
-		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SANITIZE_DIR)/reports/asan \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SANITIZE_DIR)/reports/ubsan" \
-	bash $(SANITIZE_DIR)/tree/test/run_all.sh; rc=$$?; \
-	reports=$$(find $(SANITIZE_DIR)/reports -type f -size +0 | sort); \
-	for f in $$reports; do echo "==== $$f"; head -60 "$$f"; done; \
-	echo "sanitize: suites exit $$rc, $$(echo $$reports | wc -w) sanitizer report(s) in $(SANITIZE_DIR)/reports"; \
-	[ $$rc -eq 0 ] && [ -z "$$reports" ]
+	PG_CONFIG='$(PG_CONFIG)' PG_CFLAGS='$(PG_CFLAGS)' CC='$(CC)' bash tools/sanitize.sh

@@ -1506,3 +1506,9 @@ RETURNS bigint
 COMMENT ON FUNCTION event_store.append_to_stream(text, bigint, jsonb) IS
     'appends a batch given as a JSON array of {event_type, data, metadata, event_id, causation_id, correlation_id}; returns the new version';
 SELECT event_store.declare_access_level('append_to_stream', 'writer');
+
+-- streams.stream_id stays (dropping a primary key would rebuild the table's
+-- keys and leave publications of streams without a replica identity); say
+-- what it is for.
+COMMENT ON COLUMN event_store.streams.stream_id IS
+    'the stream''s number, in creation order: the primary key, and so the replica identity a publication of streams uses';
