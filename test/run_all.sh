@@ -80,7 +80,8 @@ if [ -n "${EVENT_STORE_SERVER_ENV:-}" ]; then
     venv_env=(sh -c 'for kv in $EVENT_STORE_SERVER_ENV; do
             printf "%s = '\''%s'\''\n" "${kv%%=*}" "${kv#*=}"; done \
             >>"${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$PGVERSION/regress/environment" &&
-        pg_ctlcluster "$PGVERSION" regress restart && exec "$@"' venv_env)
+        pg_ctlcluster "$PGVERSION" regress stop -m fast &&
+        pg_ctlcluster "$PGVERSION" regress start && exec "$@"' venv_env)
 fi
 
 # What the suites install with npm (test/node/package.json: the Node
