@@ -153,9 +153,16 @@ SELECT event_store.scavenge();
 -- nor hand out levels
 SELECT event_store.grant_admin('es_dw_writer');
 \echo :SQLSTATE
+SELECT event_store.grant_level('es_dw_writer', 'admin');
+\echo :SQLSTATE
 SELECT event_store.declare_access_level('scavenge', 'writer');
 \echo :SQLSTATE
 RESET ROLE;
+-- the owner: not to role 0, not an unknown level
+SELECT event_store.grant_reader(0::regrole);
+\echo :SQLSTATE
+SELECT event_store.grant_level('es_dw_writer', 'owner');
+\echo :SQLSTATE
 
 SET ROLE es_dw_admin;
 SELECT event_store.delete_stream('order-2', 1);

@@ -409,6 +409,11 @@ BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'ES004';
     END IF;
+    IF role = 0 THEN
+        RAISE EXCEPTION 'role must not be 0'
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'OID 0 (shown as "-") names no role.';
+    END IF;
     IF pg_catalog.array_position(levels, level) IS NULL THEN
         RAISE EXCEPTION 'invalid access level %', coalesce(pg_catalog.quote_literal(level), 'NULL')
             USING ERRCODE = 'ES004',
