@@ -36,7 +36,7 @@ plan skip_all => "$es_tail is not built (run make)" unless -x $es_tail;
 
 my $node = new_node('primary');
 my $connstr = $node->connstr('postgres');
-my $tmp = $PostgreSQL::Test::Utils::tmp_check;
+my $tmp = PostgreSQL::Test::Utils::tempdir();    # files of this test only
 my $json = JSON::PP->new;
 
 $node->safe_psql('postgres', q{

@@ -32,7 +32,7 @@ plan skip_all => "$es_tail is not built (run make)" unless -x $es_tail;
 my $appenders = 4;
 my $load_before = 3;    # seconds of appends before the failover
 my $load_after = 2;     # ... and after the promotion
-my $tmp = $PostgreSQL::Test::Utils::tmp_check;
+my $tmp = PostgreSQL::Test::Utils::tempdir();    # files of this test only
 
 my $primary = new_node('primary');
 $primary->backup('base');

@@ -22,7 +22,7 @@ use EventStore::Test;
 my $top = $ENV{EVENT_STORE_TOP} // '.';
 my $es_tail = "$top/client/es_tail";
 plan skip_all => "$es_tail is not built (run make)" unless -x $es_tail;
-my $tmp = $PostgreSQL::Test::Utils::tmp_check;
+my $tmp = PostgreSQL::Test::Utils::tempdir();    # files of this test only
 
 my $primary = new_node('primary');
 $primary->backup('base');
