@@ -95,7 +95,7 @@
 /* the worker's tick: exit checks and commits nobody woke it for */
 #define NOTIFIER_TICK_MS		1000
 /* first retry when stopped before a position that may still commit */
-#define NOTIFIER_GAP_RETRY_MS	4
+#define NOTIFIER_GAP_RETRY_MS	2
 /*
  * Least time between two passes: under load the notifier would otherwise
  * run a transaction per commit (or, stopped before a position still in
@@ -104,7 +104,7 @@
  * stream), at that much added latency.  After a quiet spell the first
  * commit is sent at once.
  */
-#define NOTIFIER_MIN_PASS_MS	4
+#define NOTIFIER_MIN_PASS_MS	2
 /* an appender that could not start a worker tries again after this */
 #define NOTIFIER_RETRY_START_MS	1000
 
