@@ -109,6 +109,9 @@ typedef struct FeedRead
 
 static void feed_open(FeedRead *r, const EsFeed *feed);
 static void feed_close(FeedRead *r);
+static bool feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store,
+					   TupleDesc desc, int64 *from, int32 *max_count);
+static int64 feed_next_window(FeedRead *r, int64 lo, int window, int64 last, bool *stopped);
 static bool feed_window(FeedRead *r, int64 lo, int64 hi);
 static void scan_advance(FeedRead *r, FeedScan *s);
 static bool row_matches(FeedRead *r, TupleTableSlot *slot);
@@ -341,105 +344,130 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 	feed_open(&r, feed);
 	InitDirtySnapshot(r.dirty);
 
+	/*
+	 * Look again only where a fresh snapshot can show more: a round stopped
+	 * at a commit newer than its snapshot, and this isolation level lets us.
+	 */
 	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
 	{
-		int64		last;
-		int64		limit = from;	/* the window ends before it */
-		int			window = 1;
-		bool		stopped = false;
-		bool		late = false;
-
-		/* In READ COMMITTED each round reads with a new snapshot. */
-		r.snapshot = RegisterSnapshot(GetTransactionSnapshot());
-		last = es_last_inserted_position(r.heap, r.pkey, r.scans[0].slot);
-		r.free_bucket = -1;
-		for (int i = 0; i < r.nscans; i++)
-			r.scans[i].has_row = false;
-
-		while (max_count > 0)
-		{
-			FeedScan   *s = NULL;
-			int			i;
-
-			CHECK_FOR_INTERRUPTS();
-			for (i = 0; i < r.nscans; i++)
-				if (r.scans[i].has_row && (s == NULL || r.scans[i].pos < s->pos))
-					s = &r.scans[i];
-
-			if (s == NULL)
-			{
-				/* The window is done: probe the next one, then scan it. */
-				int64		lo = limit;
-				int64		bucket;
-
-				if (lo > last || stopped)
-					break;
-				limit = Min(ES_BUCKET_FIRST(ES_BUCKET_OF(lo) + window), last + 1);
-				for (bucket = ES_BUCKET_OF(lo); bucket <= ES_BUCKET_OF(limit - 1); bucket++)
-				{
-					if (bucket <= r.free_bucket)
-						continue;
-					if (!es_bucket_is_busy(bucket))
-					{
-						r.free_bucket = bucket;
-						continue;
-					}
-					/* a busy bucket: up to the first position we lack */
-					limit = es_first_missing(r.heap, r.pkey, r.snapshot, r.scans[0].slot,
-											 Max(lo, ES_BUCKET_FIRST(bucket)),
-											 Min(limit - 1, ES_BUCKET_LAST(bucket)));
-					stopped = true;
-					break;
-				}
-				window = Min(window * 2, ES_FEED_MAX_WINDOW);
-				if (limit > lo)
-					(void) feed_window(&r, lo, limit);
-				continue;
-			}
-
-			/* The row with the lowest position of all scans */
-			if (!table_tuple_satisfies_snapshot(r.heap, s->slot, r.snapshot))
-			{
-				/* committed since our snapshot, or in flight: stop if ours */
-				if (table_tuple_satisfies_snapshot(r.heap, s->slot, &r.dirty) &&
-					row_matches(&r, s->slot))
-				{
-					stopped = true;
-					late = true;
-					break;
-				}
-				scan_advance(&r, s);
-				continue;
-			}
-			if (!row_matches(&r, s->slot))
-			{
-				scan_advance(&r, s);
-				continue;
-			}
-
-			if (policy.active)
-				max_count -= es_policy_add(&policy, r.snapshot, s->pos, max_count);
-			else
-			{
-				slot_getallattrs(s->slot);
-				es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
-				max_count--;
-			}
-			from = s->pos + 1;
-			scan_advance(&r, s);
-		}
-		if (policy.active)
-			max_count -= es_policy_flush(&policy, r.snapshot, max_count);
-		UnregisterSnapshot(r.snapshot);
-
-		/*
-		 * Look again only where a fresh snapshot can show more: we stopped at
-		 * a commit newer than ours, and this isolation level lets us.
-		 */
-		if (!late || IsolationUsesXactSnapshot())
+		if (!feed_round(&r, &policy, store, desc, &from, &max_count) ||
+			IsolationUsesXactSnapshot())
 			break;
 	}
 
 	feed_close(&r);
 	es_policy_end(&policy);
+}
+
+/*
+ * One round of a read, with one snapshot (in READ COMMITTED each round
+ * reads with a new one): the matching events from *from on, window by
+ * window, until *max_count is used up, the log ends, or a position the
+ * no-gap rule cannot settle.  Advances *from and *max_count.  Returns true
+ * when it stopped at a commit newer than its snapshot.
+ */
+static bool
+feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc desc,
+		   int64 *from, int32 *max_count)
+{
+	int64		last;
+	int64		limit = *from;	/* the window ends before it */
+	int			window = 1;
+	bool		stopped = false;
+	bool		late = false;
+
+	r->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	last = es_last_inserted_position(r->heap, r->pkey, r->scans[0].slot);
+	r->free_bucket = -1;
+	for (int i = 0; i < r->nscans; i++)
+		r->scans[i].has_row = false;
+
+	while (*max_count > 0)
+	{
+		FeedScan   *s = NULL;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		for (i = 0; i < r->nscans; i++)
+			if (r->scans[i].has_row && (s == NULL || r->scans[i].pos < s->pos))
+				s = &r->scans[i];
+
+		if (s == NULL)
+		{
+			/* The window is done: settle the next one and scan it. */
+			if (limit > last || stopped)
+				break;
+			limit = feed_next_window(r, limit, window, last, &stopped);
+			window = Min(window * 2, ES_FEED_MAX_WINDOW);
+			continue;
+		}
+
+		/* The row with the lowest position of all scans */
+		if (!table_tuple_satisfies_snapshot(r->heap, s->slot, r->snapshot))
+		{
+			/* committed since our snapshot, or in flight: stop if ours */
+			if (table_tuple_satisfies_snapshot(r->heap, s->slot, &r->dirty) &&
+				row_matches(r, s->slot))
+			{
+				late = true;
+				break;
+			}
+			scan_advance(r, s);
+			continue;
+		}
+		if (!row_matches(r, s->slot))
+		{
+			scan_advance(r, s);
+			continue;
+		}
+
+		if (policy->active)
+			*max_count -= es_policy_add(policy, r->snapshot, s->pos, *max_count);
+		else
+		{
+			slot_getallattrs(s->slot);
+			es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
+			(*max_count)--;
+		}
+		*from = s->pos + 1;
+		scan_advance(r, s);
+	}
+	if (policy->active)
+		*max_count -= es_policy_flush(policy, r->snapshot, *max_count);
+	UnregisterSnapshot(r->snapshot);
+
+	return late;
+}
+
+/*
+ * The window after the last one, from lo on: at most 'window' buckets and
+ * not past 'last', ending before the first position a busy bucket may still
+ * fill (then *stopped: no window after it this round).  Starts its scans
+ * and returns its end (exclusive).
+ */
+static int64
+feed_next_window(FeedRead *r, int64 lo, int window, int64 last, bool *stopped)
+{
+	int64		limit = Min(ES_BUCKET_FIRST(ES_BUCKET_OF(lo) + window), last + 1);
+	int64		bucket;
+
+	for (bucket = ES_BUCKET_OF(lo); bucket <= ES_BUCKET_OF(limit - 1); bucket++)
+	{
+		if (bucket <= r->free_bucket)
+			continue;
+		if (!es_bucket_is_busy(bucket))
+		{
+			r->free_bucket = bucket;
+			continue;
+		}
+		/* a busy bucket: up to the first position we lack */
+		limit = es_first_missing(r->heap, r->pkey, r->snapshot, r->scans[0].slot,
+								 Max(lo, ES_BUCKET_FIRST(bucket)),
+								 Min(limit - 1, ES_BUCKET_LAST(bucket)));
+		*stopped = true;
+		break;
+	}
+	if (limit > lo)
+		(void) feed_window(r, lo, limit);
+	return limit;
 }
