@@ -40,22 +40,13 @@ if [ "$RUNS" -lt 3 ]; then
 	exit 1
 fi
 
+. tools/pg_common.sh
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-	{ make -s PG_CONFIG="$PG_CONFIG" all &&
-	  make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
-		{ echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
-	chmod -R a+rX "$EVENT_STORE_DESTDIR"
+	es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
 fi
 
 work=$(mktemp -d /tmp/event_store_bench_decode.XXXXXX)
 chmod 777 "$work"
-as_pg() {						# run a command as the cluster's owner
-	if [ "$(id -u)" -eq 0 ]; then
-		su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
-	else
-		"$@"
-	fi
-}
 cleanup() {
 	as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
 	rm -rf "$work"
@@ -71,8 +62,7 @@ as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
 	echo "max_replication_slots = 10"
 	echo "fsync = on"
 	if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-		echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
-		echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+		es_destdir_conf "$EVENT_STORE_DESTDIR"
 	fi
 	# (not "| grep -q": under pipefail, grep's early exit fails the pipe)
 	if "$bindir/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries' >/dev/null; then

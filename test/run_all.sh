@@ -28,14 +28,10 @@ pgxs_dir=$(dirname "$($PG_CONFIG --pgxs)")/..
 # extension_destdir), so several checkouts can test side by side without
 # overwriting each other's installed build.
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-    { make -s PG_CONFIG="$PG_CONFIG" all &&
-      make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
-        { echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
+    es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
     destdir_conf="$EVENT_STORE_DESTDIR/server.conf"
     { [ -n "${EVENT_STORE_SERVER_CONF:-}" ] && cat "$EVENT_STORE_SERVER_CONF"
-      printf "%s\n" "extension_destdir = '$EVENT_STORE_DESTDIR'" \
-        "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+      es_destdir_conf "$EVENT_STORE_DESTDIR"
     } >"$destdir_conf"
     chmod a+r "$destdir_conf"
     export EVENT_STORE_SERVER_CONF="$destdir_conf"

@@ -30,3 +30,19 @@ pg_init_cluster() {
             >>"$2/postgresql.conf"
     fi
 }
+
+# EVENT_STORE_DESTDIR: a private install that the servers load instead of
+# the system-wide one (Debian's extension_destdir), so several checkouts can
+# test and measure side by side.  es_destdir_install builds this tree and
+# installs it into DESTDIR $1 (PG_CONFIG as the caller has it);
+# es_destdir_conf prints the server settings that load it from there.
+es_destdir_install() {
+    { make -s PG_CONFIG="${PG_CONFIG:-pg_config}" all &&
+      make -s PG_CONFIG="${PG_CONFIG:-pg_config}" install DESTDIR="$1"; } >/dev/null ||
+        { echo "build/install into $1 failed" >&2; return 1; }
+    chmod -R a+rX "$1"
+}
+es_destdir_conf() {
+    printf "%s\n" "extension_destdir = '$1'" \
+        "dynamic_library_path = '$1$("${PG_CONFIG:-pg_config}" --pkglibdir):\$libdir'"
+}
