@@ -1517,3 +1517,154 @@ SELECT event_store.declare_access_level('append_to_stream', 'writer');
 -- what it is for.
 COMMENT ON COLUMN event_store.streams.stream_id IS
     'the stream''s number, in creation order: the primary key, and so the replica identity a publication of streams uses';
+
+-- ==== issue 12 (coordinator): server-side filters on checkpoint subscriptions ====
+--
+-- create_subscription takes the readers' filters too (SPEC: "Subscriptions
+-- (both kinds) take the same filter at creation"); read_subscription passes
+-- them to the gap-free readers.  The filter is part of what a subscription
+-- follows: creating it again with another filter is refused, as with
+-- another source.  (A persistent subscription keeps its filter in
+-- persistent_subscriptions; its row here has none.)
+ALTER TABLE event_store.subscriptions
+    ADD COLUMN event_types text[],
+    ADD COLUMN stream_prefix text;
+COMMENT ON COLUMN event_store.subscriptions.event_types IS
+    'checkpoint subscriptions: only events of these exact types (NULL: every type)';
+COMMENT ON COLUMN event_store.subscriptions.stream_prefix IS
+    'checkpoint subscriptions: only events of streams whose name starts with this (NULL: every stream)';
+
+DROP FUNCTION event_store.create_subscription(text, text, bigint);
+CREATE FUNCTION event_store.create_subscription(
+    name text,
+    source text DEFAULT '$all',
+    start_from bigint DEFAULT 0,
+    event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL)
+RETURNS event_store.subscriptions
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    result event_store.subscriptions;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'subscription name must not be empty'
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF source IS NULL OR source = '' OR source = '$ce-'
+       OR (source LIKE '$%' AND source <> '$all' AND source NOT LIKE '$ce-%') THEN
+        RAISE EXCEPTION 'invalid source for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The source is %s.', coalesce(pg_catalog.quote_literal(source), 'NULL')),
+                  HINT = 'Use ''$all'', a stream name, or ''$ce-<category>''.';
+    END IF;
+    IF start_from IS NULL OR start_from < 0 THEN
+        RAISE EXCEPTION 'invalid start position for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The start position must be 0 or more, but is %s.', coalesce(start_from::text, 'NULL'));
+    END IF;
+    IF event_types IS NOT NULL AND (pg_catalog.cardinality(event_types) = 0
+                                    OR pg_catalog.array_position(event_types, NULL) IS NOT NULL
+                                    OR '' = ANY (event_types)) THEN
+        RAISE EXCEPTION 'invalid event_types for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'event_types must be NULL (every type) or a non-empty list of non-empty type names.';
+    END IF;
+    IF stream_prefix = '' THEN
+        RAISE EXCEPTION 'invalid stream_prefix for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'stream_prefix must be NULL (every stream) or a non-empty prefix.';
+    END IF;
+
+    INSERT INTO event_store.subscriptions AS s
+           (subscription_name, source, checkpoint, event_types, stream_prefix)
+    VALUES (name, source, start_from, event_types, stream_prefix)
+    ON CONFLICT ON CONSTRAINT subscriptions_pkey DO NOTHING
+    RETURNING s.* INTO result;
+
+    IF NOT FOUND THEN
+        -- Creating an existing subscription again is how adapters resume it,
+        -- as long as it follows the same source with the same filter.
+        SELECT s.* INTO result
+          FROM event_store.subscriptions s
+         WHERE s.subscription_name = name;
+        IF result.source <> source THEN
+            RAISE EXCEPTION 'subscription "%" already exists with another source', name
+                USING ERRCODE = 'ES004',
+                      DETAIL = pg_catalog.format('It follows %s, not %s.', pg_catalog.quote_literal(result.source), pg_catalog.quote_literal(source));
+        END IF;
+        IF result.event_types IS DISTINCT FROM event_types
+           OR result.stream_prefix IS DISTINCT FROM stream_prefix THEN
+            RAISE EXCEPTION 'subscription "%" already exists with another filter', name
+                USING ERRCODE = 'ES004',
+                      DETAIL = pg_catalog.format('It has event_types %s and stream_prefix %s.',
+                                                 coalesce(result.event_types::text, 'NULL'),
+                                                 coalesce(pg_catalog.quote_literal(result.stream_prefix), 'NULL'));
+        END IF;
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION event_store.create_subscription(text, text, bigint, text[], text) IS
+    'creates a durable subscription to $all, a stream or $ce-<category>, optionally only some event types and/or stream-name prefix; returns the existing one if it is already there';
+SELECT event_store.declare_access_level('create_subscription', 'writer');
+
+CREATE OR REPLACE FUNCTION event_store.read_subscription(name text, max_count integer DEFAULT 100)
+RETURNS SETOF event_store.recorded_event
+    LANGUAGE plpgsql
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+DECLARE
+    sub event_store.subscriptions;
+BEGIN
+    SELECT s.* INTO sub
+      FROM event_store.subscriptions s
+     WHERE s.subscription_name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'subscription "%" does not exist', name
+            USING ERRCODE = 'ES004';
+    END IF;
+    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Use receive_events, ack_events and nack_events.';
+    END IF;
+    IF max_count IS NULL OR max_count <= 0 THEN
+        RAISE EXCEPTION 'invalid max_count for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
+    END IF;
+
+    IF sub.checkpoint = 9223372036854775807 THEN
+        RETURN;                 -- nothing can come after the last position
+    END IF;
+
+    IF sub.source = '$all' THEN
+        RETURN QUERY
+            SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count,
+                                                       sub.event_types, sub.stream_prefix);
+    ELSIF sub.source LIKE '$ce-%' THEN
+        RETURN QUERY
+            SELECT * FROM event_store.read_category_forward(pg_catalog.substr(sub.source, 5),
+                                                            sub.checkpoint + 1, max_count, NULL, NULL,
+                                                            sub.event_types, sub.stream_prefix);
+    ELSE
+        -- A stream's events commit in version order (appends to it hold its
+        -- lock until commit), so what a snapshot sees of it has no holes.
+        RETURN QUERY
+            SELECT e.global_position, e.stream_name, e.stream_version, e.event_id,
+                   e.event_type, e.data, e.metadata, e.causation_id,
+                   e.correlation_id, e.created_at
+              FROM event_store.events e
+             WHERE e.stream_name = sub.source
+               AND e.global_position > sub.checkpoint
+               AND (sub.event_types IS NULL OR e.event_type = ANY (sub.event_types))
+               AND (sub.stream_prefix IS NULL
+                    OR pg_catalog.left(e.stream_name, pg_catalog.length(sub.stream_prefix)) = sub.stream_prefix)
+             ORDER BY e.stream_version
+             LIMIT max_count;
+    END IF;
+END
+$$;

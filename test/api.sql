@@ -43,7 +43,7 @@ SELECT has_function('event_store', 'stream_version', ARRAY['text']);
 SELECT has_function('event_store', 'record_snapshot', ARRAY['text', 'bigint', 'text', 'jsonb', 'jsonb']);
 SELECT has_function('event_store', 'read_snapshot', ARRAY['text']);
 SELECT has_function('event_store', 'delete_snapshot', ARRAY['text']);
-SELECT has_function('event_store', 'create_subscription', ARRAY['text', 'text', 'bigint']);
+SELECT has_function('event_store', 'create_subscription', ARRAY['text', 'text', 'bigint', 'text[]', 'text']);
 SELECT has_function('event_store', 'read_subscription', ARRAY['text', 'integer']);
 SELECT has_function('event_store', 'ack', ARRAY['text', 'bigint']);
 SELECT has_function('event_store', 'delete_subscription', ARRAY['text']);
@@ -79,7 +79,7 @@ SELECT function_returns('event_store', 'stream_version', ARRAY['text'], 'bigint'
 SELECT function_returns('event_store', 'record_snapshot', ARRAY['text', 'bigint', 'text', 'jsonb', 'jsonb'], 'void');
 SELECT function_returns('event_store', 'read_snapshot', ARRAY['text'], 'event_store.snapshots');
 SELECT function_returns('event_store', 'delete_snapshot', ARRAY['text'], 'boolean');
-SELECT function_returns('event_store', 'create_subscription', ARRAY['text', 'text', 'bigint'], 'event_store.subscriptions');
+SELECT function_returns('event_store', 'create_subscription', ARRAY['text', 'text', 'bigint', 'text[]', 'text'], 'event_store.subscriptions');
 SELECT function_returns('event_store', 'read_subscription', ARRAY['text', 'integer'], 'setof event_store.recorded_event');
 SELECT function_returns('event_store', 'ack', ARRAY['text', 'bigint'], 'bigint');
 SELECT function_returns('event_store', 'delete_subscription', ARRAY['text'], 'void');
@@ -122,8 +122,8 @@ CREATE TEMP TABLE signatures(f, args) AS VALUES
      'source_id text, source_version bigint, source_type text, data jsonb, metadata jsonb DEFAULT NULL::jsonb'),
     ('event_store.read_snapshot(text)', 'source_id text'),
     ('event_store.delete_snapshot(text)', 'source_id text'),
-    ('event_store.create_subscription(text,text,bigint)',
-     'name text, source text DEFAULT ''$all''::text, start_from bigint DEFAULT 0'),
+    ('event_store.create_subscription(text,text,bigint,text[],text)',
+     'name text, source text DEFAULT ''$all''::text, start_from bigint DEFAULT 0, event_types text[] DEFAULT NULL::text[], stream_prefix text DEFAULT NULL::text'),
     ('event_store.read_subscription(text,integer)', 'name text, max_count integer DEFAULT 100'),
     ('event_store.ack(text,bigint)', 'name text, global_position bigint'),
     ('event_store.delete_subscription(text)', 'name text'),

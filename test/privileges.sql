@@ -33,7 +33,7 @@ CREATE TEMP TABLE writer_functions(f) AS VALUES
     ('event_store.append_to_stream(text,bigint,jsonb)'),
     ('event_store.record_snapshot(text,bigint,text,jsonb,jsonb)'),
     ('event_store.delete_snapshot(text)'),
-    ('event_store.create_subscription(text,text,bigint)'),
+    ('event_store.create_subscription(text,text,bigint,text[],text)'),
     ('event_store.read_subscription(text,integer)'),
     ('event_store.ack(text,bigint)'),
     ('event_store.delete_subscription(text)');
@@ -201,7 +201,7 @@ SELECT is_empty($$
                           ('event_store.scavenge(bigint)'),
                           ('event_store.record_snapshot(text,bigint,text,jsonb,jsonb)'),
                           ('event_store.delete_snapshot(text)'),
-                          ('event_store.create_subscription(text,text,bigint)'),
+                          ('event_store.create_subscription(text,text,bigint,text[],text)'),
                           ('event_store.ack(text,bigint)'),
                           ('event_store.delete_subscription(text)')) w(f)
      WHERE NOT (SELECT prosecdef FROM pg_proc WHERE oid = f::regprocedure) $$,

@@ -8,7 +8,7 @@ DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
 RESET client_min_messages;
 
-SELECT plan(89);
+SELECT plan(91);
 
 -- the extension and its schema
 SELECT has_extension('event_store');
@@ -106,7 +106,10 @@ SELECT col_is_pk('event_store', 'snapshots', ARRAY['source_id'], 'snapshots has 
 
 -- subscriptions
 SELECT columns_are('event_store', 'subscriptions', ARRAY[
-    'subscription_name', 'source', 'checkpoint', 'created_at', 'updated_at']);
+    'subscription_name', 'source', 'checkpoint', 'created_at', 'updated_at',
+    'event_types', 'stream_prefix']);
+SELECT col_type_is('event_store', 'subscriptions', 'event_types', 'text[]', 'subscriptions.event_types is text[]');
+SELECT col_type_is('event_store', 'subscriptions', 'stream_prefix', 'text', 'subscriptions.stream_prefix is text');
 SELECT col_type_is('event_store', 'subscriptions', 'subscription_name', 'text', 'subscriptions.subscription_name is text');
 SELECT col_type_is('event_store', 'subscriptions', 'source', 'text', 'subscriptions.source is text');
 SELECT col_type_is('event_store', 'subscriptions', 'checkpoint', 'bigint', 'subscriptions.checkpoint is bigint');
