@@ -80,7 +80,10 @@ defmodule CommandedPgEventStore.Subscription do
   @spec ack(pid, non_neg_integer) :: :ok
   def ack(subscription, position), do: GenServer.cast(subscription, {:ack, position})
 
-  @doc "Removes `subscriber`; the process stops with its last subscriber."
+  @doc """
+  Removes `subscriber` (called by another process: every subscriber); the
+  process stops with its last subscriber.
+  """
   @spec unsubscribe(pid, pid) :: :ok
   def unsubscribe(subscription, subscriber) do
     GenServer.call(subscription, {:unsubscribe, subscriber})
@@ -221,8 +224,13 @@ defmodule CommandedPgEventStore.Subscription do
     end
   end
 
-  def handle_call({:unsubscribe, subscriber}, _from, state) do
-    state = remove_subscriber(state, subscriber)
+  # From a subscriber: that subscriber leaves. From any other process: the
+  # whole subscription stops (its subscribers see it go down).
+  def handle_call({:unsubscribe, caller}, _from, state) do
+    state =
+      if Map.has_key?(state.subscribers, caller),
+        do: remove_subscriber(state, caller),
+        else: Enum.reduce(Map.keys(state.subscribers), state, &remove_subscriber(&2, &1))
 
     if map_size(state.subscribers) == 0,
       do: {:stop, :normal, :ok, state},

@@ -97,6 +97,18 @@ defmodule CommandedPgEventStore.SubscribeToTest do
     assert [%{stream_version: 1}] = Store.receive_events(1, subscription: sub)
   end
 
+  test "unsubscribe from another process stops the subscription", %{
+    meta: meta,
+    stream: s,
+    name: n
+  } do
+    {:ok, sub} = Adapter.subscribe_to(meta, s, n, self(), :origin, [])
+    ref = Process.monitor(sub)
+    assert :ok == Task.await(Task.async(fn -> Adapter.unsubscribe(meta, sub) end))
+    assert_receive {:DOWN, ^ref, :process, ^sub, _}, 2_000
+    assert :ok == Adapter.unsubscribe(meta, sub)
+  end
+
   test "ack_event returns :ok and the checkpoint reaches the server", %{
     meta: meta,
     stream: s,
