@@ -1668,3 +1668,91 @@ BEGIN
     END IF;
 END
 $$;
+
+-- ==== issue 11 (coordinator): persistent_take accepts only real events ====
+--
+-- persistent_take is SECURITY DEFINER and writers may execute it (it is how
+-- receive_events, which reads as the caller, records a page).  Called
+-- directly, it would record whatever positions, streams and types it was
+-- given: rows of no event, which then stall the checkpoint until they are
+-- parked.  It now refuses a page that is not made of events of the log.  (A
+-- writer may still move a subscription on, as ack_events, nack_events
+-- 'skip' and delete_subscription let it.)
+CREATE OR REPLACE FUNCTION event_store.persistent_take(
+    name text,
+    consumer text,
+    want integer,
+    positions bigint[],
+    streams text[],
+    types text[],
+    page_last bigint)
+RETURNS bigint[]
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = event_store, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ps event_store.persistent_subscriptions;
+    fresh bigint[];
+BEGIN
+    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p
+     WHERE p.subscription_name = name FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
+    END IF;
+    IF consumer IS NULL OR want IS NULL OR page_last IS NULL
+       OR page_last <= ps.read_position
+       OR (SELECT pg_catalog.min(x) FROM pg_catalog.unnest(positions) x) <= ps.read_position
+       OR (SELECT pg_catalog.max(x) FROM pg_catalog.unnest(positions) x) > page_last
+       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(streams)
+       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(types) THEN
+        RAISE EXCEPTION 'invalid page for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = pg_catalog.format('The page must lie after the read position %s.', ps.read_position);
+    END IF;
+    IF pg_catalog.cardinality(positions) > 0
+       AND (SELECT pg_catalog.count(*)
+              FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
+              JOIN event_store.events ev
+                ON ev.global_position = pg.global_position
+               AND ev.stream_name = pg.stream_name
+               AND ev.event_type = pg.event_type) <> pg_catalog.cardinality(positions) THEN
+        RAISE EXCEPTION 'invalid page for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'Every position must be an event of the log, with its stream and type.';
+    END IF;
+
+    WITH matching AS (
+        SELECT pg.global_position, pg.stream_name,
+               (ps.strategy <> 'pinned' OR NOT EXISTS (
+                    SELECT FROM event_store.persistent_events h
+                     WHERE h.subscription_name = name
+                       AND h.stream_name = pg.stream_name
+                       AND h.consumer IS NOT NULL
+                       AND h.consumer <> persistent_take.consumer)) AS mine
+          -- several arrays in unnest() is FROM-clause syntax, not a function
+          FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
+         WHERE (ps.event_types IS NULL OR pg.event_type = ANY (ps.event_types))
+           AND (ps.stream_prefix IS NULL OR pg_catalog.starts_with(pg.stream_name, ps.stream_prefix))),
+    numbered AS (
+        SELECT m.*, CASE WHEN m.mine
+                         THEN pg_catalog.count(*) FILTER (WHERE m.mine) OVER (ORDER BY m.global_position) END AS n
+          FROM matching m),
+    ins AS (
+        INSERT INTO event_store.persistent_events AS e
+               (subscription_name, global_position, stream_name, consumer, leased_until)
+        SELECT name, nb.global_position, nb.stream_name,
+               CASE WHEN nb.n <= want THEN persistent_take.consumer END,
+               CASE WHEN nb.n <= want THEN pg_catalog.now() + ps.message_timeout END
+          FROM numbered nb
+        RETURNING e.global_position, e.consumer)
+    SELECT coalesce(pg_catalog.array_agg(ins.global_position) FILTER (WHERE ins.consumer IS NOT NULL), '{}')
+      INTO fresh FROM ins;
+
+    UPDATE event_store.persistent_subscriptions p
+       SET read_position = page_last
+     WHERE p.subscription_name = name;
+    RETURN fresh;
+END
+$$;

@@ -172,3 +172,13 @@ SELECT event_store.create_persistent_subscription('x', start_from => -1);
 SELECT event_store.create_persistent_subscription('users', stream_prefix => 'order-');
 SELECT event_store.create_persistent_subscription('users', '$ce-user', stream_prefix => 'user-');
 SELECT count(*) FROM event_store.subscriptions WHERE subscription_name = 'x';
+
+-- persistent_take (internal, SECURITY DEFINER, callable by writers) records
+-- only events of the log: a forged page is refused and records nothing
+SELECT subscription_name FROM event_store.create_persistent_subscription('forged');
+SELECT event_store.persistent_take('forged', 'a', 10, ARRAY[424242]::bigint[],
+                                   ARRAY['order-1'], ARRAY['Placed'], 424242);
+SELECT event_store.persistent_take('forged', 'a', 10, ARRAY[1]::bigint[],
+                                   ARRAY['not-its-stream'], ARRAY['Placed'], 1);
+SELECT count(*) FROM event_store.persistent_events WHERE subscription_name = 'forged';
+SELECT event_store.delete_subscription('forged');
