@@ -66,7 +66,7 @@ SELECT count(*) FROM pg_logical_slot_get_changes('decode_format', NULL, NULL);
 -- subscriptions, not other tables, not scavenge's deletes, not appends that
 -- rolled back (whole or to a savepoint).
 SELECT event_store.record_snapshot('order-1', 2, 'Order', '{"state": "placed"}') IS NOT NULL AS snapshot;
-SELECT event_store.create_subscription('billing', '$ce-order') IS NOT NULL AS subscribed;
+SELECT subscription_name = 'billing' AS subscribed FROM event_store.create_subscription('billing', '$ce-order');
 SELECT event_store.ack('billing', 1) AS checkpoint;
 CREATE TABLE public.not_events (id int PRIMARY KEY, note text);
 INSERT INTO public.not_events VALUES (1, 'not an event');
