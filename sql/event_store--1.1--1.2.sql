@@ -566,10 +566,29 @@ BEGIN ATOMIC
     SELECT pg_catalog.count(*) > 0 FROM d;
 END;
 
-CREATE OR REPLACE FUNCTION event_store.create_subscription(
+-- create_subscription takes the readers' filters too (SPEC: "Subscriptions
+-- (both kinds) take the same filter at creation"); read_subscription passes
+-- them to the gap-free readers.  The filter is part of what a subscription
+-- follows: creating it again with another filter is refused, as with
+-- another source.  (A persistent subscription keeps its filter in
+-- persistent_subscriptions; its row here has none.)  A new signature, so
+-- the function is created anew: nothing is granted to PUBLIC, and
+-- refresh_access below gives it back to the writers.
+ALTER TABLE event_store.subscriptions
+    ADD COLUMN event_types text[],
+    ADD COLUMN stream_prefix text;
+COMMENT ON COLUMN event_store.subscriptions.event_types IS
+    'checkpoint subscriptions: only events of these exact types (NULL: every type)';
+COMMENT ON COLUMN event_store.subscriptions.stream_prefix IS
+    'checkpoint subscriptions: only events of streams whose name starts with this (NULL: every stream)';
+
+DROP FUNCTION event_store.create_subscription(text, text, bigint);
+CREATE FUNCTION event_store.create_subscription(
     name text,
     source text DEFAULT '$all',
-    start_from bigint DEFAULT 0)
+    start_from bigint DEFAULT 0,
+    event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL)
 RETURNS event_store.subscriptions
     LANGUAGE plpgsql
     SECURITY DEFINER
@@ -594,15 +613,28 @@ BEGIN
             USING ERRCODE = 'ES004',
                   DETAIL = pg_catalog.format('The start position must be 0 or more, but is %s.', coalesce(start_from::text, 'NULL'));
     END IF;
+    IF event_types IS NOT NULL AND (pg_catalog.cardinality(event_types) = 0
+                                    OR pg_catalog.array_position(event_types, NULL) IS NOT NULL
+                                    OR '' = ANY (event_types)) THEN
+        RAISE EXCEPTION 'invalid event_types for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'event_types must be NULL (every type) or a non-empty list of non-empty type names.';
+    END IF;
+    IF stream_prefix = '' THEN
+        RAISE EXCEPTION 'invalid stream_prefix for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'stream_prefix must be NULL (every stream) or a non-empty prefix.';
+    END IF;
 
-    INSERT INTO event_store.subscriptions AS s (subscription_name, source, checkpoint)
-    VALUES (name, source, start_from)
+    INSERT INTO event_store.subscriptions AS s
+           (subscription_name, source, checkpoint, event_types, stream_prefix)
+    VALUES (name, source, start_from, event_types, stream_prefix)
     ON CONFLICT ON CONSTRAINT subscriptions_pkey DO NOTHING
     RETURNING s.* INTO result;
 
     IF NOT FOUND THEN
         -- Creating an existing subscription again is how adapters resume it,
-        -- as long as it follows the same source.
+        -- as long as it follows the same source with the same filter.
         SELECT s.* INTO result
           FROM event_store.subscriptions s
          WHERE s.subscription_name = name;
@@ -611,10 +643,21 @@ BEGIN
                 USING ERRCODE = 'ES004',
                       DETAIL = pg_catalog.format('It follows %s, not %s.', pg_catalog.quote_literal(result.source), pg_catalog.quote_literal(source));
         END IF;
+        IF result.event_types IS DISTINCT FROM event_types
+           OR result.stream_prefix IS DISTINCT FROM stream_prefix THEN
+            RAISE EXCEPTION 'subscription "%" already exists with another filter', name
+                USING ERRCODE = 'ES004',
+                      DETAIL = pg_catalog.format('It has event_types %s and stream_prefix %s.',
+                                                 coalesce(result.event_types::text, 'NULL'),
+                                                 coalesce(pg_catalog.quote_literal(result.stream_prefix), 'NULL'));
+        END IF;
     END IF;
     RETURN result;
 END
 $$;
+COMMENT ON FUNCTION event_store.create_subscription(text, text, bigint, text[], text) IS
+    'creates a durable subscription to $all, a stream or $ce-<category>, optionally only some event types and/or stream-name prefix; returns the existing one if it is already there';
+REVOKE ALL ON FUNCTION event_store.create_subscription(text, text, bigint, text[], text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION event_store.ack(name text, global_position bigint) RETURNS bigint
     LANGUAGE plpgsql
@@ -871,6 +914,11 @@ SELECT event_store.declare_access_level('persistent_lease_waiting', 'writer');
 -- filter are leased to the consumer, up to 'want' (when pinned, not those of
 -- a stream another consumer holds), the others matching wait; read_position
 -- moves to page_last.
+-- SECURITY DEFINER and executable by writers (it is how receive_events,
+-- which reads as the caller, records a page): it refuses a page that is not
+-- made of events of the log, since rows of no event would stall the
+-- checkpoint until parked.  (A writer may still move a subscription on, as
+-- ack_events, nack_events 'skip' and delete_subscription let it.)
 CREATE FUNCTION event_store.persistent_take(
     name text,
     consumer text,
@@ -903,6 +951,17 @@ BEGIN
         RAISE EXCEPTION 'invalid page for subscription "%"', name
             USING ERRCODE = 'ES004',
                   DETAIL = pg_catalog.format('The page must lie after the read position %s.', ps.read_position);
+    END IF;
+    IF pg_catalog.cardinality(positions) > 0
+       AND (SELECT pg_catalog.count(*)
+              FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
+              JOIN event_store.events ev
+                ON ev.global_position = pg.global_position
+               AND ev.stream_name = pg.stream_name
+               AND ev.event_type = pg.event_type) <> pg_catalog.cardinality(positions) THEN
+        RAISE EXCEPTION 'invalid page for subscription "%"', name
+            USING ERRCODE = 'ES004',
+                  DETAIL = 'Every position must be an event of the log, with its stream and type.';
     END IF;
 
     WITH matching AS (
@@ -1366,7 +1425,7 @@ BEGIN
     IF max_count IS NULL OR max_count <= 0 THEN
         RAISE EXCEPTION 'invalid max_count for subscription "%"', name
             USING ERRCODE = 'ES004',
-                  DETAIL = format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
+                  DETAIL = pg_catalog.format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
     END IF;
 
     IF sub.checkpoint = 9223372036854775807 THEN
@@ -1375,10 +1434,13 @@ BEGIN
 
     IF sub.source = '$all' THEN
         RETURN QUERY
-            SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count);
+            SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count,
+                                                       sub.event_types, sub.stream_prefix);
     ELSIF sub.source LIKE '$ce-%' THEN
         RETURN QUERY
-            SELECT * FROM event_store.read_category_forward(substr(sub.source, 5), sub.checkpoint + 1, max_count);
+            SELECT * FROM event_store.read_category_forward(pg_catalog.substr(sub.source, 5),
+                                                            sub.checkpoint + 1, max_count, NULL, NULL,
+                                                            sub.event_types, sub.stream_prefix);
     ELSE
         -- A stream's events commit in version order (appends to it hold its
         -- lock until commit), so what a snapshot sees of it has no holes.
@@ -1389,6 +1451,9 @@ BEGIN
               FROM event_store.events e
              WHERE e.stream_name = sub.source
                AND e.global_position > sub.checkpoint
+               AND (sub.event_types IS NULL OR e.event_type = ANY (sub.event_types))
+               AND (sub.stream_prefix IS NULL
+                    OR pg_catalog.left(e.stream_name, pg_catalog.length(sub.stream_prefix)) = sub.stream_prefix)
              ORDER BY e.stream_version
              LIMIT max_count;
     END IF;
@@ -1517,242 +1582,3 @@ SELECT event_store.declare_access_level('append_to_stream', 'writer');
 -- what it is for.
 COMMENT ON COLUMN event_store.streams.stream_id IS
     'the stream''s number, in creation order: the primary key, and so the replica identity a publication of streams uses';
-
--- ==== issue 12 (coordinator): server-side filters on checkpoint subscriptions ====
---
--- create_subscription takes the readers' filters too (SPEC: "Subscriptions
--- (both kinds) take the same filter at creation"); read_subscription passes
--- them to the gap-free readers.  The filter is part of what a subscription
--- follows: creating it again with another filter is refused, as with
--- another source.  (A persistent subscription keeps its filter in
--- persistent_subscriptions; its row here has none.)
-ALTER TABLE event_store.subscriptions
-    ADD COLUMN event_types text[],
-    ADD COLUMN stream_prefix text;
-COMMENT ON COLUMN event_store.subscriptions.event_types IS
-    'checkpoint subscriptions: only events of these exact types (NULL: every type)';
-COMMENT ON COLUMN event_store.subscriptions.stream_prefix IS
-    'checkpoint subscriptions: only events of streams whose name starts with this (NULL: every stream)';
-
-DROP FUNCTION event_store.create_subscription(text, text, bigint);
-CREATE FUNCTION event_store.create_subscription(
-    name text,
-    source text DEFAULT '$all',
-    start_from bigint DEFAULT 0,
-    event_types text[] DEFAULT NULL,
-    stream_prefix text DEFAULT NULL)
-RETURNS event_store.subscriptions
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = event_store, pg_catalog, pg_temp
-AS $$
-DECLARE
-    result event_store.subscriptions;
-BEGIN
-    IF name IS NULL OR name = '' THEN
-        RAISE EXCEPTION 'subscription name must not be empty'
-            USING ERRCODE = 'ES004';
-    END IF;
-    IF source IS NULL OR source = '' OR source = '$ce-'
-       OR (source LIKE '$%' AND source <> '$all' AND source NOT LIKE '$ce-%') THEN
-        RAISE EXCEPTION 'invalid source for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = pg_catalog.format('The source is %s.', coalesce(pg_catalog.quote_literal(source), 'NULL')),
-                  HINT = 'Use ''$all'', a stream name, or ''$ce-<category>''.';
-    END IF;
-    IF start_from IS NULL OR start_from < 0 THEN
-        RAISE EXCEPTION 'invalid start position for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = pg_catalog.format('The start position must be 0 or more, but is %s.', coalesce(start_from::text, 'NULL'));
-    END IF;
-    IF event_types IS NOT NULL AND (pg_catalog.cardinality(event_types) = 0
-                                    OR pg_catalog.array_position(event_types, NULL) IS NOT NULL
-                                    OR '' = ANY (event_types)) THEN
-        RAISE EXCEPTION 'invalid event_types for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = 'event_types must be NULL (every type) or a non-empty list of non-empty type names.';
-    END IF;
-    IF stream_prefix = '' THEN
-        RAISE EXCEPTION 'invalid stream_prefix for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = 'stream_prefix must be NULL (every stream) or a non-empty prefix.';
-    END IF;
-
-    INSERT INTO event_store.subscriptions AS s
-           (subscription_name, source, checkpoint, event_types, stream_prefix)
-    VALUES (name, source, start_from, event_types, stream_prefix)
-    ON CONFLICT ON CONSTRAINT subscriptions_pkey DO NOTHING
-    RETURNING s.* INTO result;
-
-    IF NOT FOUND THEN
-        -- Creating an existing subscription again is how adapters resume it,
-        -- as long as it follows the same source with the same filter.
-        SELECT s.* INTO result
-          FROM event_store.subscriptions s
-         WHERE s.subscription_name = name;
-        IF result.source <> source THEN
-            RAISE EXCEPTION 'subscription "%" already exists with another source', name
-                USING ERRCODE = 'ES004',
-                      DETAIL = pg_catalog.format('It follows %s, not %s.', pg_catalog.quote_literal(result.source), pg_catalog.quote_literal(source));
-        END IF;
-        IF result.event_types IS DISTINCT FROM event_types
-           OR result.stream_prefix IS DISTINCT FROM stream_prefix THEN
-            RAISE EXCEPTION 'subscription "%" already exists with another filter', name
-                USING ERRCODE = 'ES004',
-                      DETAIL = pg_catalog.format('It has event_types %s and stream_prefix %s.',
-                                                 coalesce(result.event_types::text, 'NULL'),
-                                                 coalesce(pg_catalog.quote_literal(result.stream_prefix), 'NULL'));
-        END IF;
-    END IF;
-    RETURN result;
-END
-$$;
-COMMENT ON FUNCTION event_store.create_subscription(text, text, bigint, text[], text) IS
-    'creates a durable subscription to $all, a stream or $ce-<category>, optionally only some event types and/or stream-name prefix; returns the existing one if it is already there';
-SELECT event_store.declare_access_level('create_subscription', 'writer');
-
-CREATE OR REPLACE FUNCTION event_store.read_subscription(name text, max_count integer DEFAULT 100)
-RETURNS SETOF event_store.recorded_event
-    LANGUAGE plpgsql
-    SET search_path = event_store, pg_catalog, pg_temp
-AS $$
-DECLARE
-    sub event_store.subscriptions;
-BEGIN
-    SELECT s.* INTO sub
-      FROM event_store.subscriptions s
-     WHERE s.subscription_name = name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'subscription "%" does not exist', name
-            USING ERRCODE = 'ES004';
-    END IF;
-    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
-        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
-            USING ERRCODE = 'ES004',
-                  HINT = 'Use receive_events, ack_events and nack_events.';
-    END IF;
-    IF max_count IS NULL OR max_count <= 0 THEN
-        RAISE EXCEPTION 'invalid max_count for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = pg_catalog.format('max_count must be at least 1, but is %s.', coalesce(max_count::text, 'NULL'));
-    END IF;
-
-    IF sub.checkpoint = 9223372036854775807 THEN
-        RETURN;                 -- nothing can come after the last position
-    END IF;
-
-    IF sub.source = '$all' THEN
-        RETURN QUERY
-            SELECT * FROM event_store.read_all_forward(sub.checkpoint + 1, max_count,
-                                                       sub.event_types, sub.stream_prefix);
-    ELSIF sub.source LIKE '$ce-%' THEN
-        RETURN QUERY
-            SELECT * FROM event_store.read_category_forward(pg_catalog.substr(sub.source, 5),
-                                                            sub.checkpoint + 1, max_count, NULL, NULL,
-                                                            sub.event_types, sub.stream_prefix);
-    ELSE
-        -- A stream's events commit in version order (appends to it hold its
-        -- lock until commit), so what a snapshot sees of it has no holes.
-        RETURN QUERY
-            SELECT e.global_position, e.stream_name, e.stream_version, e.event_id,
-                   e.event_type, e.data, e.metadata, e.causation_id,
-                   e.correlation_id, e.created_at
-              FROM event_store.events e
-             WHERE e.stream_name = sub.source
-               AND e.global_position > sub.checkpoint
-               AND (sub.event_types IS NULL OR e.event_type = ANY (sub.event_types))
-               AND (sub.stream_prefix IS NULL
-                    OR pg_catalog.left(e.stream_name, pg_catalog.length(sub.stream_prefix)) = sub.stream_prefix)
-             ORDER BY e.stream_version
-             LIMIT max_count;
-    END IF;
-END
-$$;
-
--- ==== issue 11 (coordinator): persistent_take accepts only real events ====
---
--- persistent_take is SECURITY DEFINER and writers may execute it (it is how
--- receive_events, which reads as the caller, records a page).  Called
--- directly, it would record whatever positions, streams and types it was
--- given: rows of no event, which then stall the checkpoint until they are
--- parked.  It now refuses a page that is not made of events of the log.  (A
--- writer may still move a subscription on, as ack_events, nack_events
--- 'skip' and delete_subscription let it.)
-CREATE OR REPLACE FUNCTION event_store.persistent_take(
-    name text,
-    consumer text,
-    want integer,
-    positions bigint[],
-    streams text[],
-    types text[],
-    page_last bigint)
-RETURNS bigint[]
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = event_store, pg_catalog, pg_temp
-AS $$
-#variable_conflict use_variable
-DECLARE
-    ps event_store.persistent_subscriptions;
-    fresh bigint[];
-BEGIN
-    SELECT p.* INTO ps FROM event_store.persistent_subscriptions p
-     WHERE p.subscription_name = name FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        PERFORM event_store.persistent_subscription(name);     -- ES004, naming it
-    END IF;
-    IF consumer IS NULL OR want IS NULL OR page_last IS NULL
-       OR page_last <= ps.read_position
-       OR (SELECT pg_catalog.min(x) FROM pg_catalog.unnest(positions) x) <= ps.read_position
-       OR (SELECT pg_catalog.max(x) FROM pg_catalog.unnest(positions) x) > page_last
-       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(streams)
-       OR pg_catalog.cardinality(positions) <> pg_catalog.cardinality(types) THEN
-        RAISE EXCEPTION 'invalid page for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = pg_catalog.format('The page must lie after the read position %s.', ps.read_position);
-    END IF;
-    IF pg_catalog.cardinality(positions) > 0
-       AND (SELECT pg_catalog.count(*)
-              FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
-              JOIN event_store.events ev
-                ON ev.global_position = pg.global_position
-               AND ev.stream_name = pg.stream_name
-               AND ev.event_type = pg.event_type) <> pg_catalog.cardinality(positions) THEN
-        RAISE EXCEPTION 'invalid page for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = 'Every position must be an event of the log, with its stream and type.';
-    END IF;
-
-    WITH matching AS (
-        SELECT pg.global_position, pg.stream_name,
-               (ps.strategy <> 'pinned' OR NOT EXISTS (
-                    SELECT FROM event_store.persistent_events h
-                     WHERE h.subscription_name = name
-                       AND h.stream_name = pg.stream_name
-                       AND h.consumer IS NOT NULL
-                       AND h.consumer <> persistent_take.consumer)) AS mine
-          -- several arrays in unnest() is FROM-clause syntax, not a function
-          FROM unnest(positions, streams, types) pg(global_position, stream_name, event_type)
-         WHERE (ps.event_types IS NULL OR pg.event_type = ANY (ps.event_types))
-           AND (ps.stream_prefix IS NULL OR pg_catalog.starts_with(pg.stream_name, ps.stream_prefix))),
-    numbered AS (
-        SELECT m.*, CASE WHEN m.mine
-                         THEN pg_catalog.count(*) FILTER (WHERE m.mine) OVER (ORDER BY m.global_position) END AS n
-          FROM matching m),
-    ins AS (
-        INSERT INTO event_store.persistent_events AS e
-               (subscription_name, global_position, stream_name, consumer, leased_until)
-        SELECT name, nb.global_position, nb.stream_name,
-               CASE WHEN nb.n <= want THEN persistent_take.consumer END,
-               CASE WHEN nb.n <= want THEN pg_catalog.now() + ps.message_timeout END
-          FROM numbered nb
-        RETURNING e.global_position, e.consumer)
-    SELECT coalesce(pg_catalog.array_agg(ins.global_position) FILTER (WHERE ins.consumer IS NOT NULL), '{}')
-      INTO fresh FROM ins;
-
-    UPDATE event_store.persistent_subscriptions p
-       SET read_position = page_last
-     WHERE p.subscription_name = name;
-    RETURN fresh;
-END
-$$;
