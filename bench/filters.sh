@@ -39,14 +39,12 @@ want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 destdir_conf=
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     if [ -f "$EVENT_STORE_DESTDIR/.prebuilt" ]; then
-        :   # a build made elsewhere (a pre-1.2 one for "before")
+        # a build made elsewhere (a pre-1.2 one for "before")
+        chmod -R a+rX "$EVENT_STORE_DESTDIR"
     else
-        make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
-        make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR" >/dev/null
+        es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
     fi
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
-    destdir_conf="extension_destdir = '$EVENT_STORE_DESTDIR'
-dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 fi
 
 work=$(mktemp -d /tmp/event_store_filters.XXXXXX)

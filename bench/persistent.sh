@@ -35,19 +35,16 @@ secs=${BENCH_SECONDS:-10}
 runs=${BENCH_RUNS:-3}
 port=${BENCH_PORT:-5592}
 
+. tools/pg_common.sh
+
 echo "== building and installing event_store" >&2
 destdir_conf=""
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-    make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
-    make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR" >/dev/null
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
-    destdir_conf="extension_destdir = '$EVENT_STORE_DESTDIR'
-dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+    es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
+    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 else
     PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
 fi
-
-. tools/pg_common.sh
 
 work=$(mktemp -d /tmp/event_store_bench_persistent.XXXXXX)
 chmod 755 "$work"

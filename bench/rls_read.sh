@@ -25,10 +25,7 @@ bindir=$($PG_CONFIG --bindir)
 . tools/pg_common.sh
 
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-	{ make -s PG_CONFIG="$PG_CONFIG" all &&
-	  make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
-		{ echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
-	chmod -R a+rX "$EVENT_STORE_DESTDIR"
+	es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
 fi
 
 work=$(mktemp -d /tmp/event_store_bench_rls.XXXXXX)
@@ -45,8 +42,7 @@ pg_init_cluster "$bindir" "$work/data"
 	echo "unix_socket_directories = '$work'"
 	echo "listen_addresses = ''"
 	if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-		echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
-		echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+		es_destdir_conf "$EVENT_STORE_DESTDIR"
 	fi
 } >>"$work/data/postgresql.conf"
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null

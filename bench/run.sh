@@ -85,21 +85,18 @@ ncpu=$(nproc)
 # Build, install, and a cluster of our own
 ########################################################################
 
+. tools/pg_common.sh
+
 echo "== building and installing event_store" >&2
 destdir_conf=""
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     # a private install, loaded through Debian's extension_destdir (see
     # test/run_all.sh): the system-wide one may be someone else's build
-    make -s PG_CONFIG="$PG_CONFIG" all >/dev/null
-    make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR" >/dev/null
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
-    destdir_conf="extension_destdir = '$EVENT_STORE_DESTDIR'
-dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+    es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
+    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 else
     PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
 fi
-
-. tools/pg_common.sh
 
 work=$(mktemp -d /tmp/event_store_bench.XXXXXX)
 chmod 755 "$work"

@@ -33,10 +33,7 @@ max_n=0
 for n in $NS; do [ "$n" -gt "$max_n" ] && max_n=$n; done
 
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-    { make -s PG_CONFIG="$PG_CONFIG" all &&
-      make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
-        { echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
+    es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
 fi
 
 work=$(mktemp -d /tmp/event_store_bench_slots.XXXXXX)
@@ -66,8 +63,7 @@ pg_init_cluster "$bindir" "$work/data"
     echo "shared_buffers = '256MB'"
     echo "event_store.notify = off"
     if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-        echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
-        echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+        es_destdir_conf "$EVENT_STORE_DESTDIR"
     fi
 } >>"$work/data/postgresql.conf"
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null

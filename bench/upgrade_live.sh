@@ -21,10 +21,7 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 bindir=$($PG_CONFIG --bindir)
 
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-    { make -s PG_CONFIG="$PG_CONFIG" all &&
-      make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EVENT_STORE_DESTDIR"; } >/dev/null ||
-        { echo "build/install into $EVENT_STORE_DESTDIR failed" >&2; exit 1; }
-    chmod -R a+rX "$EVENT_STORE_DESTDIR"
+    es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
 fi
 
 work=$(mktemp -d /tmp/event_store_bench_upgrade.XXXXXX)
@@ -43,8 +40,7 @@ pg_init_cluster "$bindir" "$work/data"
     echo "wal_level = logical"
     echo "shared_buffers = '256MB'"
     if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-        echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
-        echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$($PG_CONFIG --pkglibdir):\$libdir'"
+        es_destdir_conf "$EVENT_STORE_DESTDIR"
     fi
 } >>"$work/data/postgresql.conf"
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null

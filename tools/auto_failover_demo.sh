@@ -96,8 +96,7 @@ EOF
     if [ -n "${TEMP_CONFIG:-}" ] && [ -r "$TEMP_CONFIG" ]; then
         cat "$TEMP_CONFIG"
     elif [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-        echo "extension_destdir = '$EVENT_STORE_DESTDIR'"
-        echo "dynamic_library_path = '$EVENT_STORE_DESTDIR$(pg_config --pkglibdir):\$libdir'"
+        es_destdir_conf "$EVENT_STORE_DESTDIR"
     fi
 }
 
