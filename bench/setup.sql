@@ -26,6 +26,9 @@ CREATE TABLE bench.baseline_events (
 );
 CREATE INDEX baseline_events_category_position_idx
     ON bench.baseline_events (category, global_position);
+-- events_type_position_idx's twin (1.2): the same indexes on both sides
+CREATE INDEX baseline_events_type_position_idx
+    ON bench.baseline_events (event_type, global_position);
 
 -- ~200 bytes of JSON data and ~100 bytes of JSON metadata, as text (clients
 -- send text; both sides parse it to jsonb on every call).

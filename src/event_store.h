@@ -179,6 +179,9 @@ typedef struct EsFeed
 	int			prefix_len;
 } EsFeed;
 
+/* results.c */
+extern void es_init_result_set(FunctionCallInfo fcinfo);
+
 /* feed.c */
 extern void es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 						 int64 from, int32 max_count);

@@ -76,6 +76,8 @@ typedef struct EsNewEvent
 extern const char *es_recorded_event_columns(void);
 extern void es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 								  const Datum *values, const bool *nulls);
+extern void es_put_stored_event(Tuplestorestate *store, TupleDesc desc, TupleDesc table,
+								HeapTuple tuple);
 extern int	es_event_desc_mismatch(TupleDesc desc);
 extern void es_check_recorded_desc(TupleDesc desc);
 extern void es_event_deform(HeapTuple tuple, TupleDesc desc, EsEventRow *row);

@@ -105,6 +105,7 @@ typedef struct FeedRead
 	int			nscans;
 	int64		free_bucket;	/* highest bucket seen free this round */
 	HTAB	   *members;
+	bool		copy_rows;		/* the table is our columns: es_put_stored_event */
 } FeedRead;
 
 static void feed_open(FeedRead *r, const EsFeed *feed);
@@ -144,6 +145,8 @@ feed_open(FeedRead *r, const EsFeed *feed)
 	r->feed = feed;
 	r->heap = table_open(cat->events, AccessShareLock);
 	r->pkey = index_open(cat->events_pkey, AccessShareLock);
+	r->copy_rows = RelationGetDescr(r->heap)->natts == Natts_events &&
+		es_event_desc_mismatch(RelationGetDescr(r->heap)) == 0;
 
 	if (feed->ntypes > 0)
 	{
@@ -425,8 +428,14 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
 			*max_count -= es_policy_add(policy, r->snapshot, s->pos, *max_count);
 		else
 		{
-			slot_getallattrs(s->slot);
-			es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
+			if (r->copy_rows)
+				es_put_stored_event(store, desc, RelationGetDescr(r->heap),
+									ExecFetchSlotHeapTuple(s->slot, false, NULL));
+			else
+			{
+				slot_getallattrs(s->slot);
+				es_put_recorded_event(store, desc, s->slot->tts_values, s->slot->tts_isnull);
+			}
 			(*max_count)--;
 		}
 		*from = s->pos + 1;

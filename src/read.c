@@ -119,7 +119,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("from_version for stream \"%s\" must not be NULL", stream)));
 
-	InitMaterializedSRF(fcinfo, 0);
+	es_init_result_set(fcinfo);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -262,7 +262,7 @@ es_read_all_forward(PG_FUNCTION_ARGS)
 				 errmsg("from_position for $all must not be NULL")));
 	filter_args(fcinfo, 2, "$all", &feed);
 
-	InitMaterializedSRF(fcinfo, 0);
+	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(0), max_count);
 	return (Datum) 0;
 }
@@ -314,7 +314,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 	filter_args(fcinfo, 5, source, &feed);
 	feed.category = category;
 
-	InitMaterializedSRF(fcinfo, 0);
+	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(1), max_count);
 	return (Datum) 0;
 }
