@@ -169,6 +169,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	 * is read from its last event (stream.c).
 	 */
 	version = state.version + nevents;
+	es_stream_version_hint(name, version);
 	if (!state.has_row)
 	{
 		es_prepare(&create_stream_plan,

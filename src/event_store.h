@@ -55,6 +55,7 @@
 #define ES_LOCKTAG_WAITERS			0x4504	/* wait_for_events (wait.c) */
 
 /* Column numbers of event_store.streams */
+#define Anum_streams_stream_name	2
 #define Anum_streams_stream_version	4
 #define Anum_streams_deleted_version	6
 #define Anum_streams_tombstoned_at	7
@@ -149,6 +150,7 @@ extern int64 es_stream_hash_of(text *name);
 /* stream.c */
 extern EsStreamState es_lock_stream(const char *stream, Datum name);
 extern EsStreamState es_stream_state(Datum name, Snapshot snapshot, bool need_version);
+extern void es_stream_version_hint(Datum name, int64 version);
 extern void es_check_expected_version(const char *stream, int64 expected,
 									  EsStreamState *state);
 extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();

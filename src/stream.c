@@ -29,6 +29,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -53,28 +54,134 @@ PG_FUNCTION_INFO_V1(es_set_stream_metadata);
 
 /*
  * Probe 'index' of 'rel' for the first entry whose leading column equals
- * 'name', in 'direction', and return the slot holding its tuple (NULL if
- * none).  The slot stays valid until the caller drops it.
+ * 'name' (and, when 'floor' > 0, whose second column is at least 'floor'),
+ * in 'direction', and return the slot holding its tuple (NULL if none).
+ * The slot stays valid until the caller drops it.
  */
 static TupleTableSlot *
-probe_by_name(Relation rel, Relation index, Datum name, Snapshot snapshot,
+probe_by_name(Relation rel, Relation index, Datum name, int64 floor, Snapshot snapshot,
 			  ScanDirection direction)
 {
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData key;
+	ScanKeyData key[2];
+	int			nkeys = 1;
 	bool		found;
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, name);
-	key.sk_collation = index->rd_indcollation[0];
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, name);
+	key[0].sk_collation = index->rd_indcollation[0];
+	if (floor > 0)
+		ScanKeyInit(&key[nkeys++], 2, BTGreaterEqualStrategyNumber, F_INT8GE,
+					Int64GetDatum(floor));
+	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+	index_rescan(scan, key, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, direction, slot);
 	index_endscan(scan);
 	if (found)
 		return slot;
 	ExecDropSingleTupleTableSlot(slot);
 	return NULL;
+}
+
+/*
+ * What this backend last learnt of each stream, in a direct-mapped table by
+ * name hash: where its row was, and a version it had reached.  Hints, never
+ * trusted, that spare an append most of its two index probes (perf put
+ * them at half of an append's own time; docs/benchmarks.md, (a)):
+ *
+ *	 - The row's TID saves the descent of streams_stream_name_key.  The tuple
+ *	   there counts only when the probe's snapshot sees it and it carries the
+ *	   name, and then it is the stream's row (names are unique).  An update
+ *	   moves the row, vacuum may give the slot to another row, truncation may
+ *	   remove the page: each is a miss, and the index probe that follows
+ *	   refreshes the hint.
+ *	 - The version bounds the probe for the last event from below.  Probing
+ *	   backwards for "stream_name = $1", nbtree reads every entry of the
+ *	   stream on the leaf page before returning the last one (a page's worth
+ *	   for a long stream); with "stream_version >= hint" it reads the few
+ *	   above the hint.  Versions only grow, so the bounded probe finds the
+ *	   last event whenever the hint is not past it; when it finds nothing
+ *	   (a hint from a rolled-back append, a hash collision, a deleted
+ *	   stream) the unbounded probe runs.
+ *
+ * ES_ROW_HINTS entries of 24 bytes: 192 kB for a backend that appends.
+ */
+#define ES_ROW_HINTS	8192	/* a power of 2 */
+
+typedef struct RowHint
+{
+	uint32		hash;
+	ItemPointerData tid;		/* invalid: none */
+	int64		version;		/* 0: none */
+} RowHint;
+
+static RowHint *row_hints = NULL;
+
+static RowHint *
+row_hint(Datum name)
+{
+	text	   *t = DatumGetTextPP(name);
+	uint32		hash = hash_bytes((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	RowHint    *hint;
+
+	if (row_hints == NULL)
+		row_hints = MemoryContextAllocZero(TopMemoryContext, sizeof(RowHint) * ES_ROW_HINTS);
+	hint = &row_hints[hash & (ES_ROW_HINTS - 1)];
+	if (hint->hash != hash)
+	{
+		hint->hash = hash;
+		ItemPointerSetInvalid(&hint->tid);
+		hint->version = 0;
+	}
+	return hint;
+}
+
+/*
+ * An append moved the stream to 'version' (in this transaction: if it rolls
+ * back, the hint is past the last event and the next probe runs unbounded).
+ */
+void
+es_stream_version_hint(Datum name, int64 version)
+{
+	row_hint(name)->version = version;
+}
+
+/*
+ * The streams row for 'name' that 'snapshot' sees, in a new slot (NULL when
+ * none): by its hint, else through the name index.
+ */
+static TupleTableSlot *
+streams_row(Relation rel, Datum name, Snapshot snapshot, RowHint *hint)
+{
+	text	   *t = DatumGetTextPP(name);
+	TupleTableSlot *slot;
+	Relation	index;
+
+	if (ItemPointerIsValid(&hint->tid) &&
+		ItemPointerGetBlockNumber(&hint->tid) < RelationGetNumberOfBlocks(rel))
+	{
+		slot = table_slot_create(rel, NULL);
+		if (table_tuple_fetch_row_version(rel, &hint->tid, snapshot, slot))
+		{
+			bool		isnull;
+			text	   *row_name = DatumGetTextPP(slot_getattr(slot, Anum_streams_stream_name,
+															   &isnull));
+
+			if (VARSIZE_ANY_EXHDR(row_name) == VARSIZE_ANY_EXHDR(t) &&
+				memcmp(VARDATA_ANY(row_name), VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) == 0)
+				return slot;
+		}
+		ExecDropSingleTupleTableSlot(slot);
+	}
+
+	index = index_open(es_catalog()->streams_name_idx, AccessShareLock);
+	slot = probe_by_name(rel, index, name, 0, snapshot, ForwardScanDirection);
+	index_close(index, AccessShareLock);
+	if (slot)
+		hint->tid = slot->tts_tid;
+	else
+		ItemPointerSetInvalid(&hint->tid);
+	return slot;
 }
 
 /*
@@ -92,6 +199,7 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 {
 	const EsCatalog *cat = es_catalog();
 	EsStreamState state = {0};
+	RowHint    *hint = row_hint(name);
 	Relation	rel;
 	Relation	index;
 	TupleTableSlot *slot;
@@ -104,8 +212,7 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 
 	rel = table_open(cat->streams, AccessShareLock);
-	index = index_open(cat->streams_name_idx, AccessShareLock);
-	slot = probe_by_name(rel, index, name, snapshot, ForwardScanDirection);
+	slot = streams_row(rel, name, snapshot, hint);
 	if (slot)
 	{
 		state.has_row = true;
@@ -126,7 +233,6 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 		}
 		ExecDropSingleTupleTableSlot(slot);
 	}
-	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 
 	if (!state.has_row || (!need_version && state.max_count == 0))
@@ -134,13 +240,21 @@ es_stream_state(Datum name, Snapshot snapshot, bool need_version)
 
 	rel = table_open(cat->events, AccessShareLock);
 	index = index_open(cat->events_stream_version_idx, AccessShareLock);
-	slot = probe_by_name(rel, index, name, snapshot, BackwardScanDirection);
+	slot = NULL;
+	if (hint->version > 0)
+		slot = probe_by_name(rel, index, name, hint->version, snapshot, BackwardScanDirection);
+	if (slot == NULL)
+		slot = probe_by_name(rel, index, name, 0, snapshot, BackwardScanDirection);
 	if (slot)
 	{
-		state.version = Max(state.version,
-							DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull)));
+		int64		last = DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull));
+
+		state.version = Max(state.version, last);
+		hint->version = last;
 		ExecDropSingleTupleTableSlot(slot);
 	}
+	else
+		hint->version = 0;
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 
