@@ -193,6 +193,25 @@ pgbench_run() {
     echo "${tps:-0} $errors"
 }
 
+# settle_notifier: a running notifier announces every committed append, the
+# ones made with notify=commit too (docs/api.md#notifications); after such a
+# run it works through them on its next tick.  Wait for that, so that the
+# next run is not measured against its catch-up.
+settle_notifier() {
+    local idle=0
+    sleep 1.2
+    for _ in $(seq 1 100); do
+        if [ "$(psql_q -d "${BENCH_DB:-bench}" -c "SELECT count(*) FROM pg_stat_activity
+                WHERE backend_type = 'event_store notifier' AND state = 'active'")" = 0 ]; then
+            idle=$((idle + 1))
+            [ "$idle" -ge 3 ] && return 0
+        else
+            idle=0
+        fi
+        sleep 0.1
+    done
+}
+
 # measure <scenario> <clients> <sync> <events per tx> <target> <note> <base spec> <spec>...
 #   spec = label:script:notify.  Runs every spec once per round, baseline
 #   first, for $runs rounds; records one row per non-baseline spec.
@@ -207,6 +226,7 @@ measure() {
             IFS=: read -r label script notify <<<"$spec"
             runseq=$((runseq + 1))	# a fresh range of baseline versions
             res=$(pgbench_run "$script" "$c" "$sync" "$notify" "${extra_d[@]}")
+            [ "$notify" = commit ] && settle_notifier
             tps_of[$label]="${tps_of[$label]:-} ${res% *}"
             err_of[$label]=$(( ${err_of[$label]:-0} + ${res#* } ))
         done
