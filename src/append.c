@@ -148,7 +148,9 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 
 	positions = palloc(sizeof(int64) * nevents);
 	draw_positions(es_catalog()->position_seq, positions, nevents);
-	if (notify_here && es_notify == ES_NOTIFY_ASYNC)
+	if (!notify_here && es_notify == ES_NOTIFY_ASYNC)
+		notify_here = !es_notifier_mark(positions, nevents);
+	else if (notify_here && es_notify == ES_NOTIFY_ASYNC)
 		es_notifier_start();
 	es_wake_waiters_at_end();
 

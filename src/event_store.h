@@ -47,12 +47,14 @@
  * Our advisory locks use their own values of locktag field4 (the SQL-level
  * advisory functions use 1 and 2), so they never collide with an
  * application's pg_advisory_lock keys.  pg_locks shows them as locktype
- * "advisory" with objsubid 17665 (streams) or 17666 (buckets).
+ * "advisory" with objsubid 17665 (streams), 17666 (buckets), 17667 and 17669
+ * (the notifier's).
  */
 #define ES_LOCKTAG_STREAM			0x4501
 #define ES_LOCKTAG_BUCKET			0x4502
 #define ES_LOCKTAG_NOTIFIER			0x4503	/* notifier.c */
 #define ES_LOCKTAG_WAITERS			0x4504	/* wait_for_events (wait.c) */
+#define ES_LOCKTAG_NOTIFIER_SHM		0x4505	/* notifier.c: its segment's handle */
 
 /* Column numbers of event_store.streams */
 #define Anum_streams_stream_name	2
@@ -158,6 +160,7 @@ extern void es_stream_view(const EsStreamState *state, EsStreamView *view);
 
 /* notifier.c */
 extern bool es_notifier_will_notify(void);
+extern bool es_notifier_mark(const int64 *positions, int n);
 extern void es_notifier_start(void);
 extern void es_send_notification(const char *stream, int64 first, int64 last,
 								 int64 position);

@@ -36,6 +36,11 @@
  *	   the worker's starting point.  Until then it sends its notification
  *	   itself, at commit (a listener may get a notification twice while the
  *	   worker starts, never none).
+ *	 - The worker creates a dynamic shared memory segment, publishes its
+ *	   handle in the key of a third session lock (ES_LOCKTAG_NOTIFIER_SHM,
+ *	   found through the lock table once per worker a session relies on) and
+ *	   announces only the positions appenders marked there (NotifierShared):
+ *	   appends made with off or commit are not announced by it.
  *	 - The worker leaves when it is in the way: every second (and when
  *	   woken) it checks, without waiting, that nobody wants its database
  *	   exclusively (DROP DATABASE, ALTER DATABASE RENAME, CREATE DATABASE
@@ -70,6 +75,8 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "port/atomics.h"
+#include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lock.h"
@@ -108,9 +115,33 @@
 /* an appender that could not start a worker tries again after this */
 #define NOTIFIER_RETRY_START_MS	1000
 
+/*
+ * What the notifier shares with the appenders that rely on it, in a dynamic
+ * shared memory segment it creates: which positions want a notification.
+ * An append with notify = async sets the bits of its positions before it
+ * commits; the notifier announces an event only if its bit is set, and
+ * clears the bits of every position it passes (events and holes alike).  So
+ * appends made with off or commit while a notifier runs are not announced
+ * by it.  The bits cover NOTIFIER_WINDOW positions from 'base', the first
+ * position the notifier has not passed; an append drawn beyond that (the
+ * notifier far behind) sends its notification itself, at commit.
+ */
+#define NOTIFIER_WINDOW			(1 << 20)	/* positions: 128 kB of bits */
+
+typedef struct NotifierShared
+{
+	pg_atomic_uint64 base;
+	pg_atomic_uint64 bits[NOTIFIER_WINDOW / 64];
+} NotifierShared;
+
+#define WANT_WORD(shared, pos)	(&(shared)->bits[((uint64) (pos) % NOTIFIER_WINDOW) / 64])
+#define WANT_BIT(pos)			(UINT64CONST(1) << ((uint64) (pos) % 64))
+
 /* Appender side: the worker this backend relies on, and its start-up */
 static PGPROC *worker_proc = NULL;
 static int	worker_pid = 0;
+static dsm_segment *worker_segment = NULL;
+static NotifierShared *worker_shared = NULL;
 static BackgroundWorkerHandle *started = NULL;
 static TimestampTz start_failed_at = 0;
 static bool warned = false;
@@ -138,10 +169,12 @@ PGDLLEXPORT void es_notifier_main(Datum arg);
 static void notifier_lock_tag(LOCKTAG *tag, uint32 key1, uint32 key2);
 static bool lock_is_held(LOCKTAG *tag);
 static bool find_ready_worker(void);
+static dsm_handle find_shared_handle(int pid);
+static void notifier_shared_lock_tag(LOCKTAG *tag, int pgprocno);
 static const char *library_path(void);
 static void notifier_xact_callback(XactEvent event, void *arg);
 static bool database_wanted_elsewhere(void);
-static PassResult notify_pass(Oid extension, int64 *cursor);
+static PassResult notify_pass(Oid extension, NotifierShared *shared, int64 *cursor);
 static int	note_position_cmp(const void *a, const void *b);
 
 /*
@@ -191,6 +224,12 @@ es_notifier_will_notify(void)
 	if (worker_proc == NULL || worker_proc->pid != worker_pid)
 	{
 		worker_proc = NULL;
+		if (worker_segment != NULL)
+		{
+			dsm_detach(worker_segment);
+			worker_segment = NULL;
+			worker_shared = NULL;
+		}
 		if (!find_ready_worker())
 			return false;
 	}
@@ -200,6 +239,24 @@ es_notifier_will_notify(void)
 		callback_registered = true;
 	}
 	wake_at_end = true;
+	return true;
+}
+
+/*
+ * Appender side, after es_notifier_will_notify said yes and the positions
+ * were drawn (ascending): ask the notifier to announce them.  False when the
+ * last is beyond its window: then the caller sends the notification itself,
+ * at commit, and none of them is marked.
+ */
+bool
+es_notifier_mark(const int64 *positions, int n)
+{
+	int			i;
+
+	if (positions[n - 1] - (int64) pg_atomic_read_u64(&worker_shared->base) >= NOTIFIER_WINDOW)
+		return false;
+	for (i = 0; i < n; i++)
+		pg_atomic_fetch_or_u64(WANT_WORD(worker_shared, positions[i]), WANT_BIT(positions[i]));
 	return true;
 }
 
@@ -227,12 +284,56 @@ find_ready_worker(void)
 		notifier_lock_tag(&tag, proc->pgprocno + 1, pid);
 		if (lock_is_held(&tag))
 		{
+			dsm_handle handle = find_shared_handle(pid);
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+			dsm_segment *seg;
+
+			seg = handle == DSM_HANDLE_INVALID ? NULL : dsm_attach(handle);
+			MemoryContextSwitchTo(old);
+			if (seg == NULL)
+				return false;	/* it is leaving; the next one will do */
+			dsm_pin_mapping(seg);
+			worker_segment = seg;
+			worker_shared = dsm_segment_address(seg);
 			worker_proc = proc;
 			worker_pid = pid;
 			return true;
 		}
 	}
 	return false;
+}
+
+/*
+ * The notifier publishes its segment's handle in the key of a session lock
+ * it holds (ES_LOCKTAG_NOTIFIER_SHM: pgprocno + 1, handle).  Found by looking
+ * through the lock table, once per notifier a session relies on.
+ */
+static void
+notifier_shared_lock_tag(LOCKTAG *tag, int pgprocno)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, pgprocno + 1, 0, ES_LOCKTAG_NOTIFIER_SHM);
+}
+
+static dsm_handle
+find_shared_handle(int pid)
+{
+	LockData   *locks = GetLockStatusData();
+	dsm_handle	handle = DSM_HANDLE_INVALID;
+	int			i;
+
+	for (i = 0; i < locks->nelements; i++)
+	{
+		LockInstanceData *lock = &locks->locks[i];
+
+		if (lock->pid == pid && lock->locktag.locktag_type == LOCKTAG_ADVISORY &&
+			lock->locktag.locktag_field4 == ES_LOCKTAG_NOTIFIER_SHM &&
+			lock->locktag.locktag_field1 == MyDatabaseId && lock->holdMask != 0)
+		{
+			handle = (dsm_handle) lock->locktag.locktag_field3;
+			break;
+		}
+	}
+	return handle;
 }
 
 /*
@@ -371,6 +472,8 @@ es_notifier_main(Datum arg)
 	LOCKTAG		tag;
 	int64		cursor;
 	long		gap_wait = NOTIFIER_GAP_RETRY_MS;
+	dsm_segment *segment;
+	NotifierShared *shared;
 	int			i;
 
 	pqsignal(SIGTERM, die);
@@ -401,6 +504,17 @@ es_notifier_main(Datum arg)
 	if (!OidIsValid(extension))
 		proc_exit(0);
 
+	/* The positions appenders want announced; published before we are ready */
+	segment = dsm_create(sizeof(NotifierShared), 0);
+	dsm_pin_mapping(segment);
+	shared = dsm_segment_address(segment);
+	pg_atomic_init_u64(&shared->base, cursor + 1);
+	for (i = 0; i < NOTIFIER_WINDOW / 64; i++)
+		pg_atomic_init_u64(&shared->bits[i], 0);
+	notifier_shared_lock_tag(&tag, MyProc->pgprocno);
+	tag.locktag_field3 = (uint32) dsm_segment_handle(segment);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+
 	/* Ready: appenders that see this lock leave their notifications to us. */
 	notifier_lock_tag(&tag, MyProc->pgprocno + 1, MyProcPid);
 	(void) LockAcquire(&tag, ExclusiveLock, true, false);
@@ -423,7 +537,7 @@ es_notifier_main(Datum arg)
 
 		do
 		{
-			result = notify_pass(extension, &cursor);
+			result = notify_pass(extension, shared, &cursor);
 			CHECK_FOR_INTERRUPTS();
 		} while (result == PASS_MORE);
 
@@ -460,7 +574,7 @@ es_notifier_main(Datum arg)
  * it started with is gone.
  */
 static PassResult
-notify_pass(Oid extension, int64 *cursor)
+notify_pass(Oid extension, NotifierShared *shared, int64 *cursor)
 {
 	PassResult	result = PASS_DONE;
 	const EsCatalog *cat;
@@ -530,6 +644,13 @@ notify_pass(Oid extension, int64 *cursor)
 			}
 		}
 
+		/* passing next .. pos: clear their bits, announce pos if it wants */
+		for (; next < pos; next++)
+			pg_atomic_fetch_and_u64(WANT_WORD(shared, next), ~WANT_BIT(next));
+		next = pos + 1;
+		if ((pg_atomic_fetch_and_u64(WANT_WORD(shared, pos), ~WANT_BIT(pos)) & WANT_BIT(pos)) == 0)
+			continue;			/* appended with notify off or commit */
+
 		name = TextDatumGetCString(slot_getattr(slot, Anum_events_stream_name, &isnull));
 		version = DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull));
 		note = hash_search(streams, name, HASH_ENTER, &found);
@@ -537,7 +658,6 @@ notify_pass(Oid extension, int64 *cursor)
 			note->first = version;
 		note->last = version;
 		note->position = pos;
-		next = pos + 1;
 		if (++n >= NOTIFIER_PAGE)
 		{
 			result = PASS_MORE;
@@ -567,6 +687,7 @@ notify_pass(Oid extension, int64 *cursor)
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	*cursor = next - 1;
+	pg_atomic_write_u64(&shared->base, next);
 	return result;
 }
 

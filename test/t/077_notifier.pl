@@ -5,7 +5,8 @@
 #     later ones are notified by the worker, with the same payloads;
 #   - a payload never names a position above the gap-free horizon, and
 #     appends to one stream committed while the worker waits are coalesced;
-#   - commit keeps the appending transaction's own NOTIFY;
+#   - commit keeps the appending transaction's own NOTIFY, and the notifier
+#     announces neither those nor appends made with off;
 #   - the worker's own exit and crash: the next append starts another;
 #   - DROP EXTENSION and DROP DATABASE: it leaves, without holding them up;
 #   - max_worker_processes exhausted: appends succeed with one WARNING per
@@ -112,18 +113,28 @@ like($out, qr/payload "\Q@{[payload('m-1', 1, 1, 7)]}\E" received from server pr
 	'commit: sent by the appending session');
 $listener->query_safe('RESET event_store.notify');
 
+# Each session's setting holds for its own appends: the notifier announces
+# the appends made with async only, not those made with off, nor a second
+# time those made with commit.
+$node->safe_psql('postgres',
+	q{SET event_store.notify = off; SELECT event_store.append_to_stream('q-1', -1, ARRAY[event_store.event('T', '{}')])});
+append($node, 'z-1');    # async, behind both: announced after them
+@got = wait_for_payload($listener, payload('z-1', 1, 1, 9));
+is_deeply([ map { $_->[0] } @got ], [ payload('z-1', 1, 1, 9) ],
+	'appends made with off or commit are not announced by the notifier');
+
 # The notifier's exit: the next append starts another.
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($worker)");
 $node->poll_query_until('postgres', "SELECT count(*) = 0 FROM ($notifier_query) n")
   or die 'the notifier did not exit';
 append($node, 'r-1');
-@got = wait_for_payload($listener, payload('r-1', 1, 1, 8));
-ok((grep { $_->[0] eq payload('r-1', 1, 1, 8) } @got), 'the append after the exit is notified');
+@got = wait_for_payload($listener, payload('r-1', 1, 1, 10));
+ok((grep { $_->[0] eq payload('r-1', 1, 1, 10) } @got), 'the append after the exit is notified');
 $node->poll_query_until('postgres', $ready_query) or die 'no new notifier';
 my $worker2 = $node->safe_psql('postgres', $notifier_query);
 isnt($worker2, $worker, 'a new notifier runs');
 append($node, 'r-1');
-@got = wait_for_payload($listener, payload('r-1', 2, 2, 9));
+@got = wait_for_payload($listener, payload('r-1', 2, 2, 11));
 is($got[-1][1], $worker2, 'and sends the next notification');
 
 # Its crash restarts the server; the next append starts a notifier again.
