@@ -49,18 +49,20 @@ SELECT stream_version, event_type FROM event_store.read_stream_forward('hint-2',
 SELECT event_store.delete_stream('hint-2', -1, true);
 SELECT event_store.append_to_stream('hint-2', -1, pg_temp.one('E'));  -- ES002
 
--- two names that share a hint slot (same low 13 bits of hashtext), appended
--- to in turn, each evicting the other's hint
-SELECT a.n AS a, b.n AS b
-  FROM (SELECT 'slot-' || i AS n, hashtext('slot-' || i) & 8191 AS h FROM generate_series(1, 20000) i) a
-  JOIN (SELECT 'slot-' || i AS n, hashtext('slot-' || i) & 8191 AS h FROM generate_series(1, 20000) i) b
-    ON a.h = b.h AND a.n < b.n
- ORDER BY a.n, b.n LIMIT 1 \gset
-SELECT event_store.append_to_stream(:'a', -1, pg_temp.one('A' || i)),
-       event_store.append_to_stream(:'b', -1, pg_temp.one('B' || i))
-  FROM generate_series(1, 5) i;
-SELECT stream_name = :'a' AS first, array_agg(stream_version ORDER BY stream_version)
-  FROM event_store.events WHERE stream_name IN (:'a', :'b') GROUP BY 1 ORDER BY 1;
+-- three names in one set of two hints (same low 12 bits of hashtext),
+-- appended to in turn, each evicting another's hint
+SELECT string_agg(n, ',' ORDER BY n) AS names
+  FROM (SELECT n FROM (SELECT 'slot-' || i AS n, hashtext('slot-' || i) & 4095 AS h
+                         FROM generate_series(1, 20000) i) s
+         WHERE h = (SELECT hashtext('slot-1') & 4095)
+         ORDER BY n LIMIT 3) t \gset
+SELECT count(*) AS names FROM unnest(string_to_array(:'names', ',')) n;
+SELECT event_store.append_to_stream(n, -1, pg_temp.one('E' || i))
+  FROM generate_series(1, 5) i, unnest(string_to_array(:'names', ',')) n
+ ORDER BY i, n \g /dev/null
+SELECT array_agg(stream_version ORDER BY stream_version)
+  FROM event_store.events WHERE stream_name = ANY (string_to_array(:'names', ','))
+ GROUP BY stream_name;
 
 -- a long stream: the bounded probe and the unbounded one agree
 SELECT event_store.append_to_stream('hint-long', -1,
