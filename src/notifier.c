@@ -588,6 +588,7 @@ notify_pass(Oid extension, NotifierShared *shared, int64 *cursor)
 	bool		checking = false;
 	int64		next = *cursor + 1;
 	int			n = 0;
+	int			i;
 	HASHCTL		ctl;
 	HTAB	   *streams;
 	HASH_SEQ_STATUS seq;
@@ -644,20 +645,32 @@ notify_pass(Oid extension, NotifierShared *shared, int64 *cursor)
 			}
 		}
 
-		/* passing next .. pos: clear their bits, announce pos if it wants */
+		/*
+		 * Passing next .. pos: clear their bits.  A hole as wide as the window
+		 * clears every bit: no position above it can be marked yet (appenders
+		 * mark below base + NOTIFIER_WINDOW, and base is at most next).
+		 */
+		if (pos - next >= NOTIFIER_WINDOW)
+		{
+			for (i = 0; i < NOTIFIER_WINDOW / 64; i++)
+				pg_atomic_write_u64(&shared->bits[i], 0);
+			next = pos;
+		}
 		for (; next < pos; next++)
 			pg_atomic_fetch_and_u64(WANT_WORD(shared, next), ~WANT_BIT(next));
 		next = pos + 1;
-		if ((pg_atomic_fetch_and_u64(WANT_WORD(shared, pos), ~WANT_BIT(pos)) & WANT_BIT(pos)) == 0)
-			continue;			/* appended with notify off or commit */
 
-		name = TextDatumGetCString(slot_getattr(slot, Anum_events_stream_name, &isnull));
-		version = DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull));
-		note = hash_search(streams, name, HASH_ENTER, &found);
-		if (!found)
-			note->first = version;
-		note->last = version;
-		note->position = pos;
+		/* announce it if its append asked (notify = async) */
+		if (pg_atomic_fetch_and_u64(WANT_WORD(shared, pos), ~WANT_BIT(pos)) & WANT_BIT(pos))
+		{
+			name = TextDatumGetCString(slot_getattr(slot, Anum_events_stream_name, &isnull));
+			version = DatumGetInt64(slot_getattr(slot, Anum_events_stream_version, &isnull));
+			note = hash_search(streams, name, HASH_ENTER, &found);
+			if (!found)
+				note->first = version;
+			note->last = version;
+			note->position = pos;
+		}
 		if (++n >= NOTIFIER_PAGE)
 		{
 			result = PASS_MORE;
