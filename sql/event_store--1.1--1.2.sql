@@ -672,6 +672,11 @@ BEGIN
             USING ERRCODE = 'ES004',
                   DETAIL = pg_catalog.format('The position must be 0 or more, but is %s.', coalesce(global_position::text, 'NULL'));
     END IF;
+    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
+        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
+            USING ERRCODE = 'ES004',
+                  HINT = 'Use ack_events or nack_events.';
+    END IF;
 
     -- GREATEST (syntax, not a function: nothing to hijack) keeps the
     -- checkpoint monotonic even when acks race or arrive late.
@@ -699,8 +704,12 @@ BEGIN
         RAISE EXCEPTION 'subscription "%" does not exist', name
             USING ERRCODE = 'ES004';
     END IF;
+    DELETE FROM event_store.persistent_events e WHERE e.subscription_name = name;
+    DELETE FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name;
 END
 $$;
+COMMENT ON FUNCTION event_store.delete_subscription(text) IS
+    'deletes a subscription of either kind: its checkpoint, and for a persistent one its settings, leases and parked events';
 
 -- What 1.0 and 1.1 granted beyond SELECT goes: INSERT/UPDATE/DELETE on the
 -- tables, and anything on the sequences, from every role but the owner.
@@ -1459,58 +1468,6 @@ BEGIN
     END IF;
 END
 $$;
-
-CREATE OR REPLACE FUNCTION event_store.ack(name text, global_position bigint) RETURNS bigint
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = event_store, pg_catalog, pg_temp
-AS $$
-DECLARE
-    result bigint;
-BEGIN
-    IF global_position IS NULL OR global_position < 0 THEN
-        RAISE EXCEPTION 'invalid position to acknowledge for subscription "%"', name
-            USING ERRCODE = 'ES004',
-                  DETAIL = pg_catalog.format('The position must be 0 or more, but is %s.', coalesce(global_position::text, 'NULL'));
-    END IF;
-    IF EXISTS (SELECT FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name) THEN
-        RAISE EXCEPTION 'subscription "%" is a persistent subscription', name
-            USING ERRCODE = 'ES004',
-                  HINT = 'Use ack_events or nack_events.';
-    END IF;
-
-    -- GREATEST (syntax, not a function: nothing to hijack) keeps the
-    -- checkpoint monotonic even when acks race or arrive late.
-    UPDATE event_store.subscriptions s
-       SET checkpoint = GREATEST(s.checkpoint, ack.global_position),
-           updated_at = pg_catalog.now()
-     WHERE s.subscription_name = name
-    RETURNING s.checkpoint INTO result;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'subscription "%" does not exist', name
-            USING ERRCODE = 'ES004';
-    END IF;
-    RETURN result;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION event_store.delete_subscription(name text) RETURNS void
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = event_store, pg_catalog, pg_temp
-AS $$
-BEGIN
-    DELETE FROM event_store.subscriptions s WHERE s.subscription_name = name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'subscription "%" does not exist', name
-            USING ERRCODE = 'ES004';
-    END IF;
-    DELETE FROM event_store.persistent_events e WHERE e.subscription_name = name;
-    DELETE FROM event_store.persistent_subscriptions p WHERE p.subscription_name = name;
-END
-$$;
-COMMENT ON FUNCTION event_store.delete_subscription(text) IS
-    'deletes a subscription of either kind: its checkpoint, and for a persistent one its settings, leases and parked events';
 
 -- ==== issue 12 (h12): filters, wait_for_events, the jsonb batch ====
 
