@@ -53,23 +53,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
-{
-	echo "port = $PORT"
-	echo "unix_socket_directories = '$work'"
-	echo "listen_addresses = ''"
-	echo "wal_level = logical"
-	echo "max_replication_slots = 10"
-	echo "fsync = on"
-	if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-		es_destdir_conf "$EVENT_STORE_DESTDIR"
-	fi
-	# (not "| grep -q": under pipefail, grep's early exit fails the pipe)
-	if "$bindir/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries' >/dev/null; then
-		echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json, event_store'"
-	fi
-} >>"$work/data/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+plugins=()
+if pg_has_output_plugin_libraries "$bindir"; then
+	plugins=("output_plugin_libraries = 'pgoutput, test_decoding, wal2json, event_store'")
+fi
+es_bench_cluster "$work" "$PORT" "wal_level = logical" "max_replication_slots = 10" "fsync = on" \
+	"${plugins[@]}"
 
 psql_q() { "$bindir/psql" -X -q -h "$work" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 

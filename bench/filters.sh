@@ -36,7 +36,6 @@ want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
 . tools/pg_common.sh
 
-destdir_conf=
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     if [ -f "$EVENT_STORE_DESTDIR/.prebuilt" ]; then
         # a build made elsewhere (a pre-1.2 one for "before")
@@ -44,7 +43,6 @@ if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     else
         es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
     fi
-    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 fi
 
 work=$(mktemp -d /tmp/event_store_filters.XXXXXX)
@@ -59,20 +57,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pg_init_cluster "$bindir" "$work/data"
-cat >>"$work/data/postgresql.conf" <<EOF
-fsync = on
-shared_buffers = 1GB
-max_connections = 40
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-track_commit_timestamp = on
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = $port
-$destdir_conf
-EOF
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+es_bench_cluster "$work" "$port" "fsync = on" "shared_buffers = 1GB" "max_connections = 40" \
+    "max_wal_size = 8GB" "checkpoint_timeout = 30min" "track_commit_timestamp = on"
 export PGHOST=$work PGPORT=$port PGUSER=postgres
 unset PGOPTIONS PGDATABASE
 psql_q() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }

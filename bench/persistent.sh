@@ -38,10 +38,8 @@ port=${BENCH_PORT:-5592}
 . tools/pg_common.sh
 
 echo "== building and installing event_store" >&2
-destdir_conf=""
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
-    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 else
     PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
 fi
@@ -57,13 +55,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pg_init_cluster "$bindir" "$pgdata"
-printf '%s\n' "" "# event_store benchmark (bench/persistent.sh)" \
-    "fsync = on" "synchronous_commit = on" "shared_buffers = 512MB" \
-    "max_wal_size = 8GB" "checkpoint_timeout = 30min" "listen_addresses = ''" \
-    "unix_socket_directories = '$work'" "port = $port" "$destdir_conf" \
-    >>"$pgdata/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null
+es_bench_cluster "$work" "$port" "fsync = on" "synchronous_commit = on" \
+    "shared_buffers = 512MB" "max_wal_size = 8GB" "checkpoint_timeout = 30min"
 
 export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 unset PGOPTIONS

@@ -36,16 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_init_cluster "$bindir" "$work/data"
-{
-	echo "port = $PORT"
-	echo "unix_socket_directories = '$work'"
-	echo "listen_addresses = ''"
-	if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-		es_destdir_conf "$EVENT_STORE_DESTDIR"
-	fi
-} >>"$work/data/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+es_bench_cluster "$work" "$PORT"
 
 psql_q() { "$bindir/psql" -X -q -h "$work" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 

@@ -88,12 +88,10 @@ ncpu=$(nproc)
 . tools/pg_common.sh
 
 echo "== building and installing event_store" >&2
-destdir_conf=""
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
     # a private install, loaded through Debian's extension_destdir (see
     # test/run_all.sh): the system-wide one may be someone else's build
     es_destdir_install "$EVENT_STORE_DESTDIR" || exit 1
-    destdir_conf=$(es_destdir_conf "$EVENT_STORE_DESTDIR")
 else
     PG_CONFIG="$PG_CONFIG" bash docker/build.sh >/dev/null
 fi
@@ -102,7 +100,6 @@ work=$(mktemp -d /tmp/event_store_bench.XXXXXX)
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
 pgdata=$work/data
-sock=$work
 port=${BENCH_PORT:-5432}
 cleanup() {
     as_pg "$bindir/pg_ctl" -D "$pgdata" -m immediate -w stop >/dev/null 2>&1 || true
@@ -115,26 +112,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pg_init_cluster "$bindir" "$pgdata"
-cat >>"$pgdata/postgresql.conf" <<EOF
+es_bench_cluster "$work" "$port" "fsync = on" "synchronous_commit = on" "full_page_writes = on" \
+    "shared_buffers = 1GB" "wal_level = logical" "max_connections = 120" "max_wal_size = 8GB" \
+    "checkpoint_timeout = 30min"
 
-# event_store benchmark (bench/run.sh)
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-shared_buffers = 1GB
-wal_level = logical
-max_connections = 120
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-listen_addresses = ''
-unix_socket_directories = '$sock'
-port = $port
-$destdir_conf
-EOF
-as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w start >/dev/null
-
-export PGHOST=$sock PGPORT=$port PGUSER=postgres
+export PGHOST=$work PGPORT=$port PGUSER=postgres
 unset PGOPTIONS PGDATABASE
 psql_q() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 

@@ -52,21 +52,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_init_cluster "$bindir" "$work/data"
-{
-    echo "port = $PORT"
-    echo "unix_socket_directories = '$work'"
-    echo "listen_addresses = ''"
-    echo "wal_level = logical"
-    echo "max_replication_slots = $((max_n + 4))"
-    echo "max_wal_senders = $((max_n + 4))"
-    echo "shared_buffers = '256MB'"
-    echo "event_store.notify = off"
-    if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-        es_destdir_conf "$EVENT_STORE_DESTDIR"
-    fi
-} >>"$work/data/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+es_bench_cluster "$work" "$PORT" "wal_level = logical" \
+    "max_replication_slots = $((max_n + 4))" "max_wal_senders = $((max_n + 4))" \
+    "shared_buffers = '256MB'" "event_store.notify = off"
 
 conn="host=$work port=$PORT user=postgres dbname=postgres"
 psql_q() { "$bindir/psql" -X -q -At -d "$conn" "$@"; }

@@ -32,18 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_init_cluster "$bindir" "$work/data"
-{
-    echo "port = $PORT"
-    echo "unix_socket_directories = '$work'"
-    echo "listen_addresses = ''"
-    echo "wal_level = logical"
-    echo "shared_buffers = '256MB'"
-    if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
-        es_destdir_conf "$EVENT_STORE_DESTDIR"
-    fi
-} >>"$work/data/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+es_bench_cluster "$work" "$PORT" "wal_level = logical" "shared_buffers = '256MB'"
 
 conn="host=$work port=$PORT user=postgres dbname=postgres"
 psql_q() { "$bindir/psql" -X -q -At -d "$conn" "$@"; }

@@ -46,3 +46,21 @@ es_destdir_conf() {
     printf "%s\n" "extension_destdir = '$1'" \
         "dynamic_library_path = '$1$("${PG_CONFIG:-pg_config}" --pkglibdir):\$libdir'"
 }
+
+# es_bench_cluster <dir> <port> [setting]...: a bench script's throwaway
+# cluster in <dir>/data, listening only on a unix socket in <dir>, with the
+# given postgresql.conf lines (and the private install's, when
+# EVENT_STORE_DESTDIR is set), started; its log is <dir>/server.log.
+es_bench_cluster() {
+    local dir=$1 port=$2 bin
+    shift 2
+    bin=$("${PG_CONFIG:-pg_config}" --bindir)
+    pg_init_cluster "$bin" "$dir/data"
+    {
+        printf '%s\n' "port = $port" "unix_socket_directories = '$dir'" "listen_addresses = ''" "$@"
+        if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
+            es_destdir_conf "$EVENT_STORE_DESTDIR"
+        fi
+    } >>"$dir/data/postgresql.conf"
+    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
