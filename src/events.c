@@ -174,8 +174,9 @@ es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
  * moved to its alignment in the shorter row.  A read of $all spent a sixth
  * of its time deforming rows only to form them again (docs/benchmarks.md,
  * (e)).  'table' is the events relation's descriptor and must be exactly
- * our columns (es_event_desc_mismatch), which the caller checks once per
- * read; a tuple with another number of attributes goes the long way.
+ * our columns (es_event_desc_mismatch), and 'desc' recorded_event
+ * (es_check_recorded_desc): the caller checks both, once per read.  A tuple
+ * with another number of attributes goes the long way.
  */
 void
 es_put_stored_event(Tuplestorestate *store, TupleDesc desc, TupleDesc table,
@@ -203,7 +204,6 @@ es_put_stored_event(Tuplestorestate *store, TupleDesc desc, TupleDesc table,
 		es_put_recorded_event(store, desc, row.values, row.nulls);
 		return;
 	}
-	es_check_recorded_desc(desc);
 
 	hoff = SizeofHeapTupleHeader + (hasnull ? BITMAPLEN(Natts_recorded_event) : 0);
 	hoff = MAXALIGN(hoff);

@@ -106,6 +106,7 @@ typedef struct FeedRead
 	int64		free_bucket;	/* highest bucket seen free this round */
 	HTAB	   *members;
 	bool		copy_rows;		/* the table is our columns: es_put_stored_event */
+	bool		desc_checked;	/* the result is recorded_event (first row) */
 } FeedRead;
 
 static void feed_open(FeedRead *r, const EsFeed *feed);
@@ -429,8 +430,13 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
 		else
 		{
 			if (r->copy_rows)
+			{
+				if (!r->desc_checked)
+					es_check_recorded_desc(desc);
+				r->desc_checked = true;
 				es_put_stored_event(store, desc, RelationGetDescr(r->heap),
 									ExecFetchSlotHeapTuple(s->slot, false, NULL));
+			}
 			else
 			{
 				slot_getallattrs(s->slot);
