@@ -18,6 +18,7 @@
 #define EVENT_STORE_H
 
 #include "executor/spi.h"
+#include "storage/lock.h"
 #include "fmgr.h"
 #include "executor/tuptable.h"
 #include "datatype/timestamp.h"
@@ -47,7 +48,8 @@
  * Our advisory locks use their own values of locktag field4 (the SQL-level
  * advisory functions use 1 and 2), so they never collide with an
  * application's pg_advisory_lock keys.  pg_locks shows them as locktype
- * "advisory" with objsubid 17665 (streams), 17666 (buckets), 17667 and 17669
+ * "advisory" with objsubid 17665 (streams), 17666 (buckets), 17670 (commits
+ * not yet flushed), 17667 and 17669
  * (the notifier's).
  */
 #define ES_LOCKTAG_STREAM			0x4501
@@ -55,6 +57,7 @@
 #define ES_LOCKTAG_NOTIFIER			0x4503	/* notifier.c */
 #define ES_LOCKTAG_WAITERS			0x4504	/* wait_for_events (wait.c) */
 #define ES_LOCKTAG_NOTIFIER_SHM		0x4505	/* notifier.c: its segment's handle */
+#define ES_LOCKTAG_UNFLUSHED		0x4506	/* commit.c: commits not yet flushed */
 
 /* Column numbers of event_store.streams */
 #define Anum_streams_stream_name	2
@@ -151,6 +154,10 @@ extern int64 es_stream_hash_of(text *name);
 
 /* stream.c */
 extern EsStreamState es_lock_stream(const char *stream, Datum name);
+
+/* commit.c */
+extern void es_acquire_stream_lock(const LOCKTAG *tag);
+extern void es_wait_durable(void);
 extern EsStreamState es_stream_state(Datum name, Snapshot snapshot, bool need_version);
 extern void es_stream_version_hint(Datum name, int64 version);
 extern void es_check_expected_version(const char *stream, int64 expected,

@@ -690,6 +690,8 @@ notify_pass(Oid extension, NotifierShared *shared, int64 *cursor)
 	while ((note = hash_seq_search(&seq)) != NULL)
 		notes[nnotes++] = note;
 	qsort(notes, nnotes, sizeof(StreamNote *), note_position_cmp);
+	if (nnotes > 0)
+		es_wait_durable();
 	for (n = 0; n < nnotes; n++)
 		es_send_notification(notes[n]->name, notes[n]->first, notes[n]->last,
 							 notes[n]->position);

@@ -157,6 +157,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 
 	SPI_finish();
+	es_wait_durable();
 	return (Datum) 0;
 }
 
@@ -264,6 +265,7 @@ es_read_all_forward(PG_FUNCTION_ARGS)
 
 	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(0), max_count);
+	es_wait_durable();
 	return (Datum) 0;
 }
 
@@ -316,6 +318,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 
 	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(1), max_count);
+	es_wait_durable();
 	return (Datum) 0;
 }
 
@@ -332,6 +335,7 @@ es_stream_version(PG_FUNCTION_ARGS)
 	found = stream_view(stream, &view, true);
 	if (!found || view.version == 0)
 		PG_RETURN_INT64(0);
+	es_wait_durable();
 	/* under row-level security: the last version the caller may see */
 	if (es_policy_applies())
 		PG_RETURN_INT64(es_policy_stream_version(stream, view.min_version, view.version));

@@ -295,7 +295,7 @@ es_lock_stream(const char *stream, Datum name)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
 						 ES_LOCKTAG_STREAM);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	es_acquire_stream_lock(&tag);
 
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	state = es_stream_state(name, snapshot, true);

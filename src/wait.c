@@ -275,5 +275,6 @@ es_wait_for_events(PG_FUNCTION_ARGS)
 	}
 
 	LockRelease(&tag, ShareLock, false);
+	es_wait_durable();
 	PG_RETURN_INT64(horizon);
 }
