@@ -1194,6 +1194,7 @@ BEGIN
                        AND (ps.stream_prefix IS NULL OR pg_catalog.starts_with(ev.stream_name, ps.stream_prefix))
                      ORDER BY ev.stream_version
                      LIMIT want) r;
+            PERFORM event_store.wait_durable();
             horizon := 0;       -- not an $all position bound for a stream
         END IF;
         page_last := GREATEST((SELECT pg_catalog.max(x) FROM pg_catalog.unnest(page_pos) x),
@@ -1411,6 +1412,16 @@ SELECT event_store.declare_access_level('replay_parked', 'writer');
 
 -- The checkpoint kind's functions refuse a persistent subscription, and
 -- delete_subscription removes either kind.
+-- A commit that gave its stream locks back before its WAL flush (another
+-- append waited for them) is visible for the length of that flush; readers
+-- that answer from a snapshot call this first (src/commit.c).
+CREATE FUNCTION event_store.wait_durable() RETURNS void
+    AS 'MODULE_PATHNAME', 'es_wait_durable_sql'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION event_store.wait_durable() IS
+    'internal: flushes the WAL when a commit that gave its stream locks back before its flush may be visible, so that what a reader returns is durable';
+SELECT event_store.declare_access_level('wait_durable', 'reader');
+
 CREATE OR REPLACE FUNCTION event_store.read_subscription(name text, max_count integer DEFAULT 100)
 RETURNS SETOF event_store.recorded_event
     LANGUAGE plpgsql
@@ -1465,6 +1476,7 @@ BEGIN
                     OR pg_catalog.left(e.stream_name, pg_catalog.length(sub.stream_prefix)) = sub.stream_prefix)
              ORDER BY e.stream_version
              LIMIT max_count;
+        PERFORM event_store.wait_durable();
     END IF;
 END
 $$;

@@ -133,6 +133,7 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	nids = given_ids(stream, events, nevents, &ids);
 	if (nids > 0 && stored_as_retry(stream, name, events, nevents, ids, nids, &version))
 	{
+		es_wait_durable();		/* what it answers may still be flushing */
 		SPI_finish();
 		PG_RETURN_INT64(version);
 	}
@@ -189,7 +190,11 @@ es_append_to_stream(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	if (notify_here)
+	{
+		/* listeners must not hear of it before it is durable (commit.c) */
+		es_keep_stream_locks_to_end();
 		es_send_notification(stream, state.version + 1, version, last_position);
+	}
 
 	PG_RETURN_INT64(version);
 }

@@ -24,16 +24,22 @@
  * the next flush.
  *
  * For that one flush other sessions can see our events before they are
- * durable, as with any asynchronous commit.  The store's readers never hand
- * such events out: from PRE_COMMIT until its flush is done, such a commit
- * holds a shared lock on ES_LOCKTAG_UNFLUSHED, and es_wait_durable, which
- * every read path calls before it answers, flushes the WAL written so far
- * when it finds that lock held (a crash could otherwise take back an event a
- * subscriber had already acted on, and give its position to another).
+ * durable, as with any asynchronous commit.  The store does not hand such
+ * events out, nor answers built on them: from PRE_COMMIT until its flush is
+ * done, such a commit holds a shared lock on ES_LOCKTAG_UNFLUSHED, and
+ * es_wait_durable flushes the WAL written so far when it finds that lock
+ * held (a crash could otherwise take back an event a subscriber had already
+ * acted on, and give its position to another).  Every function that returns
+ * events, versions or horizons calls it before it answers, as do the
+ * appends that end without writing (a retry answered from the log, a
+ * wrong-version or deleted-stream refusal).  A plain SELECT on the tables
+ * is not covered.
  *
  * Not done where commits wait for a synchronous standby (the events would be
- * visible here before the standby has them), nor when the session's
- * synchronous_commit does not flush anyway.
+ * visible here before the standby has them; the commit callback still waits
+ * for one if the shared state says so), nor when the session's
+ * synchronous_commit does not flush anyway, nor for a transaction that sent
+ * NOTIFY event_store itself (its listeners hear of it at commit).
  *
  * Copyright (c) 2026, the event_store authors
  *
@@ -45,117 +51,73 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "access/xlogdefs.h"
+#include "access/xlog_internal.h"
 #include "miscadmin.h"
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
+#include "fmgr.h"
 #include "storage/lock.h"
+#include "utils/resowner.h"
 
 #include "event_store.h"
 
 /*
- * The stream locks this transaction took, one entry per acquisition, with
- * the subtransaction that took it.  Beyond this many, further ones are taken
- * the ordinary way and released at the end of the transaction.
+ * The stream locks this transaction took (each once).  Beyond this many,
+ * the others are simply kept to the end of the transaction.
  */
 #define EARLY_MAX_LOCKS		16
 
-typedef struct EarlyLock
-{
-	LOCKTAG		tag;
-	SubTransactionId subid;
-} EarlyLock;
-
-static EarlyLock early_locks[EARLY_MAX_LOCKS];
+static LOCKTAG early_tags[EARLY_MAX_LOCKS];
 static int	early_count = 0;
-static bool callbacks_registered = false;
+static bool keep_to_end = false;
+static bool callback_registered = false;
 static bool switched = false;
 static int	saved_synchronous_commit;
 
 static void early_xact_callback(XactEvent event, void *arg);
-static void early_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-								   SubTransactionId parentSubid, void *arg);
-static void release_early_locks(SubTransactionId subid);
 static bool early_locks_wanted(void);
+static void release_early_locks(void);
 static void unflushed_tag(LOCKTAG *tag);
 
 /*
  * Take a stream lock until the end of the transaction (es_lock_stream).
  *
- * A lock belongs to the resource owner current when it was taken; inside a
- * function that is the portal's, which at commit is no longer current, so
- * the lock could not be released from XACT_EVENT_COMMIT.  It is taken in
- * the top transaction's resource owner instead, and released by us when the
- * subtransaction that took it aborts, as it would have been.
+ * Taken in the current transaction's resource owner rather than the
+ * current one (inside a function, the portal's): PostgreSQL then hands it
+ * to the parent at subtransaction commit and releases it at subtransaction
+ * abort, as before, and at top-level commit it belongs to the top
+ * transaction's owner, from which it can be released early.
  */
 void
 es_acquire_stream_lock(const LOCKTAG *tag)
 {
 	ResourceOwner owner = CurrentResourceOwner;
+	int			i;
 
-	if (!callbacks_registered)
+	if (!callback_registered)
 	{
 		RegisterXactCallback(early_xact_callback, NULL);
-		RegisterSubXactCallback(early_subxact_callback, NULL);
-		callbacks_registered = true;
+		callback_registered = true;
 	}
-	if (early_count >= EARLY_MAX_LOCKS)
-	{
-		(void) LockAcquire(tag, ExclusiveLock, false, false);
-		return;
-	}
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	PG_TRY();
-	{
-		(void) LockAcquire(tag, ExclusiveLock, false, false);
-	}
-	PG_FINALLY();
-	{
-		CurrentResourceOwner = owner;
-	}
-	PG_END_TRY();
-	early_locks[early_count].tag = *tag;
-	early_locks[early_count].subid = GetCurrentSubTransactionId();
-	early_count++;
+	CurrentResourceOwner = CurTransactionResourceOwner;
+	(void) LockAcquire(tag, ExclusiveLock, false, false);
+	CurrentResourceOwner = owner;
+
+	for (i = 0; i < early_count; i++)
+		if (memcmp(&early_tags[i], tag, sizeof(LOCKTAG)) == 0)
+			return;
+	if (early_count < EARLY_MAX_LOCKS)
+		early_tags[early_count++] = *tag;
 }
 
 /*
- * Release the tracked locks taken in subtransaction subid (all of them for
- * InvalidSubTransactionId).  Needs the top transaction's resource owner.
+ * This transaction's stream locks stay until its end, as PostgreSQL keeps
+ * them: it sends NOTIFY event_store itself (append.c).
  */
-static void
-release_early_locks(SubTransactionId subid)
+void
+es_keep_stream_locks_to_end(void)
 {
-	ResourceOwner owner = CurrentResourceOwner;
-	int			kept = 0;
-	int			i;
-
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	for (i = 0; i < early_count; i++)
-	{
-		if (subid == InvalidSubTransactionId || early_locks[i].subid == subid)
-			LockRelease(&early_locks[i].tag, ExclusiveLock, false);
-		else
-			early_locks[kept++] = early_locks[i];
-	}
-	early_count = kept;
-	CurrentResourceOwner = owner;
-}
-
-static void
-early_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	int			i;
-
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		for (i = 0; i < early_count; i++)
-			if (early_locks[i].subid == mySubid)
-				early_locks[i].subid = parentSubid;
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-		release_early_locks(mySubid);
+	keep_to_end = true;
 }
 
 static void
@@ -167,17 +129,23 @@ early_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (early_count == 0 || synchronous_commit <= SYNCHRONOUS_COMMIT_OFF)
+			if (early_count == 0 || keep_to_end ||
+				synchronous_commit <= SYNCHRONOUS_COMMIT_OFF)
 				break;
 			if (SyncRepRequested() && SyncRepStandbyNames != NULL &&
 				SyncRepStandbyNames[0] != '\0')
 				break;
 			if (!early_locks_wanted())
 				break;
+			/* a reader probing it this very moment: commit as usual */
 			unflushed_tag(&tag);
 			owner = CurrentResourceOwner;
 			CurrentResourceOwner = TopTransactionResourceOwner;
-			(void) LockAcquire(&tag, ShareLock, false, false);
+			if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+			{
+				CurrentResourceOwner = owner;
+				break;
+			}
 			CurrentResourceOwner = owner;
 			saved_synchronous_commit = synchronous_commit;
 			synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
@@ -187,21 +155,29 @@ early_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 			if (switched)
 			{
+				/*
+				 * The commit record is in the WAL buffers and the commit is
+				 * visible: let the next appends in, then make it durable
+				 * before the client hears of it.
+				 */
 				synchronous_commit = saved_synchronous_commit;
 				switched = false;
-				release_early_locks(InvalidSubTransactionId);
-				XLogFlush(XactLastCommitEnd);
-				unflushed_tag(&tag);
 				owner = CurrentResourceOwner;
 				CurrentResourceOwner = TopTransactionResourceOwner;
+				release_early_locks();
+				XLogFlush(XactLastCommitEnd);
+				SyncRepWaitForLSN(XactLastCommitEnd, true);
+				unflushed_tag(&tag);
 				LockRelease(&tag, ShareLock, false);
 				CurrentResourceOwner = owner;
 			}
 			early_count = 0;
+			keep_to_end = false;
 			break;
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			if (switched)
 			{
@@ -209,6 +185,7 @@ early_xact_callback(XactEvent event, void *arg)
 				switched = false;
 			}
 			early_count = 0;
+			keep_to_end = false;
 			break;
 
 		default:
@@ -226,10 +203,26 @@ early_locks_wanted(void)
 	int			i;
 
 	for (i = 0; i < early_count; i++)
-		if (LockHeldByMe(&early_locks[i].tag, ExclusiveLock) &&
-			LockHasWaiters(&early_locks[i].tag, ExclusiveLock, false))
+		if (LockHeldByMe(&early_tags[i], ExclusiveLock) &&
+			LockHasWaiters(&early_tags[i], ExclusiveLock, false))
 			return true;
 	return false;
+}
+
+/*
+ * Release our stream locks (taken once or several times, by this
+ * transaction or by its committed subtransactions, all now in the top
+ * transaction's owner, which must be current).
+ */
+static void
+release_early_locks(void)
+{
+	int			i;
+
+	for (i = 0; i < early_count; i++)
+		while (LockHeldByMe(&early_tags[i], ExclusiveLock))
+			if (!LockRelease(&early_tags[i], ExclusiveLock, false))
+				break;
 }
 
 static void
@@ -239,21 +232,49 @@ unflushed_tag(LOCKTAG *tag)
 }
 
 /*
- * Readers, after their last snapshot and before they answer: if a commit
- * whose locks went back before its flush may be visible to us, flush the WAL
- * written so far (its commit record is in it: it was inserted before the
- * commit became visible), so that nothing we hand out can be lost in a crash.
+ * Before answering from what the snapshot shows: if a commit that gave its
+ * locks back before its flush may be visible to us, flush the WAL written so
+ * far (its commit record is in it: it was inserted before the commit became
+ * visible), so that nothing we hand out can be lost in a crash.  The probe
+ * conflicts with such a commit's lock but not with other probes.
  */
 void
 es_wait_durable(void)
 {
 	LOCKTAG		tag;
+	XLogRecPtr	upto;
 
 	if (RecoveryInProgress())
 		return;
 	unflushed_tag(&tag);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-		XLogFlush(GetXLogInsertRecPtr());
-	else
-		LockRelease(&tag, ExclusiveLock, false);
+	if (LockAcquire(&tag, RowExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&tag, RowExclusiveLock, false);
+		return;
+	}
+
+	/*
+	 * The insert position, as an end: at the start of a page (or segment)
+	 * GetXLogInsertRecPtr points past its header, where nothing was written
+	 * yet, and XLogFlush refuses to go there.
+	 */
+	upto = GetXLogInsertRecPtr();
+	if (XLogSegmentOffset(upto, wal_segment_size) == SizeOfXLogLongPHD)
+		upto -= SizeOfXLogLongPHD;
+	else if (upto % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+		upto -= SizeOfXLogShortPHD;
+	XLogFlush(upto);
+}
+
+PG_FUNCTION_INFO_V1(es_wait_durable_sql);
+
+/*
+ * wait_durable() -> void: the same, for the store's SQL and PL/pgSQL
+ * readers (read_subscription's stream source).
+ */
+Datum
+es_wait_durable_sql(PG_FUNCTION_ARGS)
+{
+	es_wait_durable();
+	PG_RETURN_VOID();
 }

@@ -154,16 +154,17 @@ extern int64 es_stream_hash_of(text *name);
 
 /* stream.c */
 extern EsStreamState es_lock_stream(const char *stream, Datum name);
-
-/* commit.c */
-extern void es_acquire_stream_lock(const LOCKTAG *tag);
-extern void es_wait_durable(void);
 extern EsStreamState es_stream_state(Datum name, Snapshot snapshot, bool need_version);
 extern void es_stream_version_hint(Datum name, int64 version);
 extern void es_check_expected_version(const char *stream, int64 expected,
 									  EsStreamState *state);
 extern void es_report_tombstone(const char *stream) pg_attribute_noreturn();
 extern void es_stream_view(const EsStreamState *state, EsStreamView *view);
+
+/* commit.c */
+extern void es_acquire_stream_lock(const LOCKTAG *tag);
+extern void es_keep_stream_locks_to_end(void);
+extern void es_wait_durable(void);
 
 /* notifier.c */
 extern bool es_notifier_will_notify(void);

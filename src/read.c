@@ -127,6 +127,7 @@ read_stream(FunctionCallInfo fcinfo, StreamDirection direction)
 	if (!stream_view(stream, &view, false))
 	{
 		SPI_finish();
+		es_wait_durable();
 		return (Datum) 0;
 	}
 
@@ -333,9 +334,9 @@ es_stream_version(PG_FUNCTION_ARGS)
 	bool		found;
 
 	found = stream_view(stream, &view, true);
+	es_wait_durable();
 	if (!found || view.version == 0)
 		PG_RETURN_INT64(0);
-	es_wait_durable();
 	/* under row-level security: the last version the caller may see */
 	if (es_policy_applies())
 		PG_RETURN_INT64(es_policy_stream_version(stream, view.min_version, view.version));

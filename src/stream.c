@@ -321,6 +321,7 @@ es_lock_stream(const char *stream, Datum name)
 void
 es_report_tombstone(const char *stream)
 {
+	es_wait_durable();			/* the deletion may still be flushing */
 	ereport(ERROR,
 			(errcode(ERRCODE_ES_STREAM_DELETED),
 			 errmsg("stream \"%s\" is deleted", stream),
@@ -363,6 +364,10 @@ es_check_expected_version(const char *stream, int64 expected, EsStreamState *sta
 
 	if (expected == -1)
 		return;
+	/* a refusal names a version whose commit may still be flushing */
+	if ((expected == 0 && exists) || (expected == -2 && !exists) ||
+		(expected > 0 && expected != current))
+		es_wait_durable();
 	if (expected == 0 && exists)
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_WRONG_VERSION),

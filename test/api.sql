@@ -24,7 +24,9 @@ SELECT functions_are('event_store', ARRAY[
     'parked_events', 'replay_parked',
     -- internal helpers of persistent subscriptions (not API; docs/api.md says so)
     'persistent_subscription', 'persistent_advance', 'persistent_lease_waiting', 'persistent_take',
-    'wait_for_events']);
+    'wait_for_events',
+    -- internal: readers flush commits that gave their stream locks back early (src/commit.c)
+    'wait_durable']);
 
 -- existence with argument types
 SELECT has_function('event_store', 'no_stream', ARRAY[]::name[]);

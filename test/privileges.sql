@@ -27,7 +27,8 @@ CREATE TEMP TABLE reader_functions(f) AS VALUES
     ('event_store.read_all_forward(bigint,integer,text[],text)'),
     ('event_store.read_category_forward(text,bigint,integer,integer,integer,text[],text)'),
     ('event_store.wait_for_events(bigint,interval)'),
-    ('event_store.stream_version(text)'), ('event_store.read_snapshot(text)');
+    ('event_store.stream_version(text)'), ('event_store.read_snapshot(text)'),
+    ('event_store.wait_durable()');
 CREATE TEMP TABLE writer_functions(f) AS VALUES
     ('event_store.append_to_stream(text,bigint,event_store.new_event[])'),
     ('event_store.append_to_stream(text,bigint,jsonb)'),

@@ -7,9 +7,10 @@
 #     stream share flushes; the versions are 1..40;
 #   - a crash (immediate shutdown) under that load loses no append a client
 #     was told about, and the stream is 1..n after it;
-#   - a commit that gave its lock back is visible during its flush; a read
-#     then waits for the flush: a crash right after the read keeps what it
-#     showed;
+#   - a commit that gave its lock back is visible during its flush; what
+#     the store answers then from what it sees (a stream read, a
+#     subscription's page, a retry answered from the log, a wrong-version
+#     refusal) waits for the flush: a crash right after keeps what it said;
 #   - with a synchronous standby named, the lock is held through the
 #     commit's wait for the standby, as before: the waiting append stays
 #     waiting until the first commit is released;
@@ -133,25 +134,59 @@ cmp_ok($acked, '>', 0, 'clients were told of appends before the crash');
 cmp_ok($n, '>=', $acked, 'every acknowledged append survived the crash');
 is("$count|$holes", "$n|0", 'the stream is 1..n after the crash');
 
-# A commit gives its lock back and then sleeps 100 ms in its flush; the
-# append that waited for it commits meanwhile.  A reader in that window sees
-# both, and must not answer before they are durable: crash right after it.
-my ($first, $second);
-foreach my $round (1 .. 3)
+# A commit gives its lock back and then sleeps 100 ms in its flush.  What
+# the store answers in that window from what it sees -- a read, a
+# subscription's page, a retry answered from the log, a wrong-version
+# refusal naming the version -- must not be taken back by a crash right
+# after it.  The first two are read while another append, which waited for
+# the lock, holds it; the last two are themselves the waiting append.
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION public.refused_at(stream text) RETURNS bigint LANGUAGE plpgsql AS $$
+	DECLARE
+		detail text;
+	BEGIN
+		PERFORM event_store.append_to_stream(stream, 99, ARRAY[event_store.event('T', '{}')]);
+		RETURN -1;
+	EXCEPTION WHEN SQLSTATE 'ES001' THEN
+		GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+		RETURN substring(detail FROM 'at version (\d+)')::bigint;
+	END
+	$$;
+	SELECT event_store.create_subscription('seen-sub', 'seen-2');
+	SELECT count(*) FROM event_store.read_subscription('seen-sub', 10);
+});
+my @answers = (
+	[ 'a stream read', 0, q{SELECT coalesce(max(stream_version), 0) FROM event_store.read_stream_forward('seen-1', 1, 10)} ],
+	[ 'a subscription page', 0, q{SELECT coalesce(max(stream_version), 0) FROM event_store.read_subscription('seen-sub', 10)} ],
+	[ 'a retry answered from the log', 1,
+	  q{SELECT event_store.append_to_stream('seen-3', -1, ARRAY[event_store.event('T', '{}', event_id => '00000000-0000-4000-8000-00000000f153')])} ],
+	[ 'a wrong-version refusal', 1, q{SELECT public.refused_at('seen-4')} ]);
+foreach my $round (1 .. 4)
 {
+	my ($what, $waits, $sql) = @{ $answers[ $round - 1 ] };
 	my $stream = "seen-$round";
-	$first = $node->background_psql('postgres');
+	my $first = $node->background_psql('postgres');
 	$first->query_safe('BEGIN');
-	$first->query_safe(append_sql($stream));
-	$second = $node->background_psql('postgres', on_error_stop => 0);
-	$second->query_until(qr/started/, "\\echo started\n" . append_sql($stream) . "\n");
+	$first->query_safe("SELECT event_store.append_to_stream('$stream', -1, ARRAY[event_store.event('T', '{}', event_id => '00000000-0000-4000-8000-00000000f15$round')])");
+	my $waiter = $node->background_psql('postgres', on_error_stop => 0);
+	my $reader = $waits ? $waiter : $node->background_psql('postgres');
+	$waiter->query_until(qr/started/, "\\echo started\n"
+		  . ($waits ? "$sql;\n" : "BEGIN;\n" . append_sql($stream) . "\n"));
 	$node->poll_query_until('postgres', q{
 		SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 17665 AND NOT granted});
-	my $reader = $node->background_psql('postgres');
 	$first->query_until(qr/sent/, "\\echo sent\nCOMMIT;\n");
-	my $read = $reader->query_safe(qq{
-		SELECT coalesce(max(stream_version), 0) FROM event_store.read_stream_forward('$stream', 1, 10)});
+	my $t = time();
+	my $answer;
+	if ($waits)
+	{
+		($answer) = $waiter->query_until(qr/^-?\d+$/m, '') =~ /^(-?\d+)$/m;
+	}
+	else
+	{
+		$answer = $reader->query_safe($sql);
+	}
 	kill 'QUIT', $node->{_pid};    # pg_ctl would take longer than the flush
+	$t = time() - $t;
 	my $pidfile = $node->data_dir . '/postmaster.pid';
 	for (1 .. 200)
 	{
@@ -159,13 +194,16 @@ foreach my $round (1 .. 3)
 		usleep(50_000);
 	}
 	$node->{_pid} = undef;
-	$_->{run}->kill_kill foreach ($first, $second, $reader);
+	$_->{run}->kill_kill foreach ($first, $waiter, $reader);
 	$node->start;
 	my $durable = $node->safe_psql('postgres', "SELECT event_store.stream_version('$stream')");
-	note "round $round: a read during the first commit's flush showed version $read; after the crash the stream is at $durable";
-	cmp_ok($durable, '>=', $read, "round $round: every event a reader was shown survived the crash");
+	note sprintf("%s, %.0f ms after the first commit began, said version %s; after the crash the stream is at %s",
+		$what, $t * 1000, $answer, $durable);
+	cmp_ok($answer, '==', 1, "$what saw the first commit");
+	cmp_ok($durable, '>=', $answer, "$what: what it said survived the crash");
 }
 
+my ($first, $second);
 # --- a synchronous standby named: the lock is held through the wait --------
 $node->append_conf('postgresql.conf', "synchronous_standby_names = 'nobody'\n");
 $node->reload;
