@@ -27,9 +27,13 @@ use POSIX ();
 use Time::HiRes qw(time usleep);
 use EventStore::Test;
 
-# fsync on: commit_delay only applies when WAL is really synced
+# fsync on: commit_delay only applies when WAL is really synced.  WAL
+# buffers of a few MB (the test default is 64 kB): with 64 kB, a session
+# writing WAL (hint bits are WAL-logged here) soon needs a buffer written
+# out and waits for the sleeping flush itself, whatever it is doing.
 my $node = new_node('lockcommit',
 	conf => "fsync = on\ncommit_delay = 100000\ncommit_siblings = 0\n"
+	  . "shared_buffers = 32MB\nwal_buffers = 4MB\n"
 	  . "event_store.notify = off\n");
 my $connstr = $node->connstr('postgres');
 
