@@ -1410,8 +1410,6 @@ COMMENT ON FUNCTION event_store.replay_parked(text) IS
     'hands the parked events of a persistent subscription out again (retry_count from 0); the checkpoint moves back below them; returns how many';
 SELECT event_store.declare_access_level('replay_parked', 'writer');
 
--- The checkpoint kind's functions refuse a persistent subscription, and
--- delete_subscription removes either kind.
 -- A commit that gave its stream locks back before its WAL flush (another
 -- append waited for them) is visible for the length of that flush; readers
 -- that answer from a snapshot call this first (src/commit.c).
@@ -1422,6 +1420,8 @@ COMMENT ON FUNCTION event_store.wait_durable() IS
     'internal: flushes the WAL when a commit that gave its stream locks back before its flush may be visible, so that what a reader returns is durable';
 SELECT event_store.declare_access_level('wait_durable', 'reader');
 
+-- The checkpoint kind's functions refuse a persistent subscription, and
+-- delete_subscription removes either kind.
 CREATE OR REPLACE FUNCTION event_store.read_subscription(name text, max_count integer DEFAULT 100)
 RETURNS SETOF event_store.recorded_event
     LANGUAGE plpgsql

@@ -52,10 +52,10 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
-#include "fmgr.h"
 #include "storage/lock.h"
 #include "utils/resowner.h"
 
@@ -125,6 +125,7 @@ early_xact_callback(XactEvent event, void *arg)
 {
 	LOCKTAG		tag;
 	ResourceOwner owner;
+	bool		acquired;
 
 	switch (event)
 	{
@@ -137,16 +138,13 @@ early_xact_callback(XactEvent event, void *arg)
 				break;
 			if (!early_locks_wanted())
 				break;
-			/* a reader probing it this very moment: commit as usual */
 			unflushed_tag(&tag);
 			owner = CurrentResourceOwner;
 			CurrentResourceOwner = TopTransactionResourceOwner;
-			if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-			{
-				CurrentResourceOwner = owner;
-				break;
-			}
+			acquired = LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 			CurrentResourceOwner = owner;
+			if (!acquired)
+				break;			/* a reader probing it this very moment: commit as usual */
 			saved_synchronous_commit = synchronous_commit;
 			synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
 			switched = true;

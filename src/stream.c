@@ -361,30 +361,24 @@ es_check_expected_version(const char *stream, int64 expected, EsStreamState *sta
 {
 	bool		exists = ES_STREAM_EXISTS(state);
 	int64		current = exists ? state->version : 0;
+	char	   *detail;
 
-	if (expected == -1)
-		return;
-	/* a refusal names a version whose commit may still be flushing */
-	if ((expected == 0 && exists) || (expected == -2 && !exists) ||
-		(expected > 0 && expected != current))
-		es_wait_durable();
 	if (expected == 0 && exists)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected no stream, but the stream is at version %lld.",
-						   (long long) current)));
-	if (expected == -2 && !exists)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected an existing stream, but the stream does not exist.")));
-	if (expected > 0 && expected != current)
-		ereport(ERROR,
-				(errcode(ERRCODE_ES_WRONG_VERSION),
-				 errmsg("wrong expected version for stream \"%s\"", stream),
-				 errdetail("Expected version %lld, but the stream is at version %lld.",
-						   (long long) expected, (long long) current)));
+		detail = psprintf("Expected no stream, but the stream is at version %lld.",
+						  (long long) current);
+	else if (expected == -2 && !exists)
+		detail = pstrdup("Expected an existing stream, but the stream does not exist.");
+	else if (expected > 0 && expected != current)
+		detail = psprintf("Expected version %lld, but the stream is at version %lld.",
+						  (long long) expected, (long long) current);
+	else
+		return;
+
+	es_wait_durable();			/* the version it names may still be flushing */
+	ereport(ERROR,
+			(errcode(ERRCODE_ES_WRONG_VERSION),
+			 errmsg("wrong expected version for stream \"%s\"", stream),
+			 errdetail("%s", detail)));
 }
 
 /*
