@@ -64,11 +64,46 @@ SELECT array_agg(stream_version ORDER BY stream_version)
   FROM event_store.events WHERE stream_name = ANY (string_to_array(:'names', ','))
  GROUP BY stream_name;
 
--- a long stream: the bounded probe and the unbounded one agree
-SELECT event_store.append_to_stream('hint-long', -1,
-       (SELECT array_agg(event_store.event('X', jsonb_build_object('i', i))) FROM generate_series(1, 2000) i));
+-- a long stream: its entries span leaves, and another stream's follow
+CREATE FUNCTION pg_temp.many(n int) RETURNS event_store.new_event[]
+    LANGUAGE sql RETURN (SELECT array_agg(event_store.event('X', jsonb_build_object('i', i)))
+                           FROM generate_series(1, n) i);
+SELECT event_store.append_to_stream('hint-long', -1, pg_temp.many(2000));
 SELECT event_store.append_to_stream('hint-long', 2000, pg_temp.one('Y'));
 SELECT event_store.append_to_stream('hint-long', 2000, pg_temp.one('stale'));  -- ES001
+SELECT event_store.append_to_stream('hint-lonh', -1, pg_temp.many(500));
+SELECT event_store.append_to_stream('hint-long', -1, pg_temp.one('Z'));
+SELECT event_store.stream_version('hint-long'), event_store.stream_version('hint-lonh');
+
+-- a rolled-back page of entries past the stream's end, then the same
+-- versions rolled back again and again (dead duplicates, which the index may
+-- merge into posting lists): the hint is past the end each time
+BEGIN;
+SELECT event_store.append_to_stream('hint-long', 2002, pg_temp.many(400)) IS NOT NULL AS appended;
+ROLLBACK;
+BEGIN;
+SELECT event_store.append_to_stream('hint-long', 2002, pg_temp.many(3)) IS NOT NULL AS appended;
+SAVEPOINT a;
+SELECT event_store.append_to_stream('hint-long', 2005, pg_temp.one('rolled back'));
+ROLLBACK TO a;
+SELECT event_store.append_to_stream('hint-long', 2005, pg_temp.one('kept'));
+SAVEPOINT b;
+SELECT event_store.append_to_stream('hint-long', 2006, pg_temp.one('rolled back'));
+ROLLBACK TO b;
+SELECT event_store.append_to_stream('hint-long', 2006, pg_temp.one('kept'));
+COMMIT;
+SELECT event_store.append_to_stream('hint-long', 2007, pg_temp.one('last'));
+SELECT event_store.stream_version('hint-long');
+
+-- the same under REPEATABLE READ and SERIALIZABLE
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT event_store.append_to_stream('hint-long', 2008, pg_temp.one('rr'));
+COMMIT;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT event_store.append_to_stream('hint-long', 2009, pg_temp.one('serializable'));
+SELECT event_store.append_to_stream('hint-long', 2009, pg_temp.one('stale'));  -- ES001
+ROLLBACK;
+SELECT event_store.append_to_stream('hint-long', 2009, pg_temp.one('after'));
 
 -- every stream's versions are contiguous
 SELECT count(*) AS streams,
@@ -76,5 +111,5 @@ SELECT count(*) AS streams,
   FROM (SELECT count(*) AS n, min(stream_version) AS lo, max(stream_version) AS hi
           FROM event_store.events GROUP BY stream_name) s;
 
-DROP FUNCTION pg_temp.one(text);
+DROP FUNCTION pg_temp.one(text), pg_temp.many(int);
 DROP EXTENSION event_store;
