@@ -61,4 +61,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("event_store");
+
+	es_feed_scan_init();
 }

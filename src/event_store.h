@@ -192,12 +192,23 @@ typedef struct EsFeed
 	int			prefix_len;
 } EsFeed;
 
+/* read.c */
+extern void es_all_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
+							 int32 *max_count);
+
+/* feed_scan.c */
+extern void es_feed_scan_init(void);
+
 /* results.c */
 extern void es_init_result_set(FunctionCallInfo fcinfo);
 
 /* feed.c */
 extern void es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 						 int64 from, int32 max_count);
+typedef struct EsFeedIter EsFeedIter;
+extern EsFeedIter *es_feed_begin(const EsFeed *feed, int64 from, int32 max_count);
+extern TupleTableSlot *es_feed_next(EsFeedIter *it);
+extern void es_feed_end(EsFeedIter *it);
 
 /*
  * A reader's gap checks over one read (horizon.c), for readers that walk

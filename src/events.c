@@ -150,13 +150,25 @@ void
 es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 					  const Datum *values, const bool *nulls)
 {
-	Datum		out_values[Natts_events];
-	bool		out_nulls[Natts_events];
-	int			n = 0;
-	int			i;
+	Datum		out_values[Natts_recorded_event];
+	bool		out_nulls[Natts_recorded_event];
 
 	es_check_recorded_desc(desc);
-	for (i = 0; i < Natts_events; i++)
+	es_recorded_event_values(values, nulls, out_values, out_nulls);
+	tuplestore_putvalues(store, desc, out_values, out_nulls);
+}
+
+/*
+ * The recorded_event columns of an events row given as values and nulls in
+ * table order (the datums are the row's, not copies).
+ */
+void
+es_recorded_event_values(const Datum *values, const bool *nulls,
+						 Datum *out_values, bool *out_nulls)
+{
+	int			n = 0;
+
+	for (int i = 0; i < Natts_events; i++)
 	{
 		if (es_event_columns[i].key == NULL)
 			continue;
@@ -164,7 +176,6 @@ es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 		out_nulls[n] = nulls[i];
 		n++;
 	}
-	tuplestore_putvalues(store, desc, out_values, out_nulls);
 }
 
 /*

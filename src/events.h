@@ -74,6 +74,8 @@ typedef struct EsNewEvent
 } EsNewEvent;
 
 extern const char *es_recorded_event_columns(void);
+extern void es_recorded_event_values(const Datum *values, const bool *nulls,
+									 Datum *out_values, bool *out_nulls);
 extern void es_put_recorded_event(Tuplestorestate *store, TupleDesc desc,
 								  const Datum *values, const bool *nulls);
 extern void es_put_stored_event(Tuplestorestate *store, TupleDesc desc, TupleDesc table,

@@ -109,8 +109,32 @@ typedef struct FeedRead
 	bool		desc_checked;	/* the result is recorded_event (first row) */
 } FeedRead;
 
+/* Where one round of a read is: one snapshot's walk over the windows */
+typedef struct FeedRound
+{
+	int64		last;			/* the last position inserted at its start */
+	int64		limit;			/* the windows so far end before it */
+	int			window;			/* the next window's size, in buckets */
+	bool		stopped;		/* at a busy bucket: no window after this one */
+	bool		late;			/* stopped at a commit newer than the snapshot */
+} FeedRound;
+
+/* A read handed out row by row (es_feed_next) */
+struct EsFeedIter
+{
+	FeedRead	r;
+	FeedRound	round;
+	int64		from;			/* the next position wanted */
+	int32		max_count;		/* rows still wanted */
+	int			rounds;			/* rounds begun */
+	bool		in_round;
+	FeedScan   *handed_out;		/* its row was returned: advance it first */
+};
+
 static void feed_open(FeedRead *r, const EsFeed *feed);
 static void feed_close(FeedRead *r);
+static void round_begin(FeedRead *r, FeedRound *round, int64 from);
+static FeedScan *round_next(FeedRead *r, FeedRound *round, int32 max_count);
 static bool feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store,
 					   TupleDesc desc, int64 *from, int32 *max_count);
 static int64 feed_next_window(FeedRead *r, int64 lo, int window, int64 last, bool *stopped);
@@ -364,29 +388,33 @@ es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 }
 
 /*
- * One round of a read, with one snapshot (in READ COMMITTED each round
- * reads with a new one): the matching events from *from on, window by
- * window, until *max_count is used up, the log ends, or a position the
- * no-gap rule cannot settle.  Advances *from and *max_count.  Returns true
- * when it stopped at a commit newer than its snapshot.
+ * Begin a round of a read with a new snapshot (in READ COMMITTED each round
+ * reads with a new one), from position 'from' on.
  */
-static bool
-feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc desc,
-		   int64 *from, int32 *max_count)
+static void
+round_begin(FeedRead *r, FeedRound *round, int64 from)
 {
-	int64		last;
-	int64		limit = *from;	/* the window ends before it */
-	int			window = 1;
-	bool		stopped = false;
-	bool		late = false;
-
 	r->snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	last = es_last_inserted_position(r->heap, r->pkey, r->scans[0].slot);
+	round->last = es_last_inserted_position(r->heap, r->pkey, r->scans[0].slot);
+	round->limit = from;
+	round->window = 1;
+	round->stopped = false;
+	round->late = false;
 	r->free_bucket = -1;
 	for (int i = 0; i < r->nscans; i++)
 		r->scans[i].has_row = false;
+}
 
-	while (*max_count > 0)
+/*
+ * The scan holding the round's next matching row in its snapshot, window by
+ * window; NULL when max_count is used up, the log ends, or at a position
+ * the no-gap rule cannot settle (round->late: a commit newer than the
+ * snapshot).  The caller advances the scan once done with the row.
+ */
+static FeedScan *
+round_next(FeedRead *r, FeedRound *round, int32 max_count)
+{
+	while (max_count > 0)
 	{
 		FeedScan   *s = NULL;
 		int			i;
@@ -399,10 +427,11 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
 		if (s == NULL)
 		{
 			/* The window is done: settle the next one and scan it. */
-			if (limit > last || stopped)
+			if (round->limit > round->last || round->stopped)
 				break;
-			limit = feed_next_window(r, limit, window, last, &stopped);
-			window = Min(window * 2, ES_FEED_MAX_WINDOW);
+			round->limit = feed_next_window(r, round->limit, round->window, round->last,
+											&round->stopped);
+			round->window = Min(round->window * 2, ES_FEED_MAX_WINDOW);
 			continue;
 		}
 
@@ -413,18 +442,35 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
 			if (table_tuple_satisfies_snapshot(r->heap, s->slot, &r->dirty) &&
 				row_matches(r, s->slot))
 			{
-				late = true;
+				round->late = true;
 				break;
 			}
 			scan_advance(r, s);
 			continue;
 		}
-		if (!row_matches(r, s->slot))
-		{
-			scan_advance(r, s);
-			continue;
-		}
+		if (row_matches(r, s->slot))
+			return s;
+		scan_advance(r, s);
+	}
+	return NULL;
+}
 
+/*
+ * One round of a read into a tuplestore: the matching events from *from on
+ * until *max_count is used up, the log ends, or a position the no-gap rule
+ * cannot settle.  Advances *from and *max_count.  Returns true when it
+ * stopped at a commit newer than its snapshot.
+ */
+static bool
+feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc desc,
+		   int64 *from, int32 *max_count)
+{
+	FeedRound	round;
+	FeedScan   *s;
+
+	round_begin(r, &round, *from);
+	while ((s = round_next(r, &round, *max_count)) != NULL)
+	{
 		if (policy->active)
 			*max_count -= es_policy_add(policy, r->snapshot, s->pos, *max_count);
 		else
@@ -451,7 +497,90 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
 		*max_count -= es_policy_flush(policy, r->snapshot, *max_count);
 	UnregisterSnapshot(r->snapshot);
 
-	return late;
+	return round.late;
+}
+
+/*
+ * A read handed out row by row, for a caller that uses each row before it
+ * asks for the next (feed_scan.c): no tuplestore, no copy.  NULL when it
+ * cannot be read that way: row-level security applies (the rows go through
+ * policy.c), or the table is not exactly our columns.  Checks SELECT on the
+ * events table.
+ */
+EsFeedIter *
+es_feed_begin(const EsFeed *feed, int64 from, int32 max_count)
+{
+	const EsCatalog *cat = es_catalog();
+	EsFeedIter *it;
+
+	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
+	if (es_policy_applies())
+		return NULL;
+
+	it = palloc0(sizeof(EsFeedIter));
+	feed_open(&it->r, feed);
+	if (!it->r.copy_rows)
+	{
+		feed_close(&it->r);
+		pfree(it);
+		return NULL;
+	}
+	InitDirtySnapshot(it->r.dirty);
+	it->from = Max(from, 1);
+	it->max_count = max_count;
+	return it;
+}
+
+/*
+ * The read's next row, as a slot holding the events table's tuple (valid
+ * until the next call), or NULL at its end.  Before a round hands out its
+ * first row, the WAL is flushed past any commit its snapshot shows early
+ * (commit.c).
+ */
+TupleTableSlot *
+es_feed_next(EsFeedIter *it)
+{
+	FeedRead   *r = &it->r;
+	FeedScan   *s;
+
+	if (it->handed_out)
+	{
+		scan_advance(r, it->handed_out);
+		it->handed_out = NULL;
+	}
+	for (;;)
+	{
+		if (!it->in_round)
+		{
+			if (it->max_count <= 0 || it->rounds == ES_MAX_FRESH_SNAPSHOTS ||
+				(it->rounds > 0 && (!it->round.late || IsolationUsesXactSnapshot())))
+				return NULL;
+			round_begin(r, &it->round, it->from);
+			es_wait_durable();
+			it->rounds++;
+			it->in_round = true;
+		}
+		s = round_next(r, &it->round, it->max_count);
+		if (s != NULL)
+		{
+			it->max_count--;
+			it->from = s->pos + 1;
+			it->handed_out = s;
+			return s->slot;
+		}
+		UnregisterSnapshot(r->snapshot);
+		it->in_round = false;
+	}
+}
+
+void
+es_feed_end(EsFeedIter *it)
+{
+	if (it->in_round)
+		UnregisterSnapshot(it->r.snapshot);
+	feed_close(&it->r);
+	pfree(it);
 }
 
 /*

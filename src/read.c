@@ -255,19 +255,32 @@ Datum
 es_read_all_forward(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32		max_count = es_max_count_arg(fcinfo, 1, "$all");
 	EsFeed		feed = {0};
+	int64		from;
+	int32		max_count;
 
+	es_all_feed_args(fcinfo, &feed, &from, &max_count);
+	es_init_result_set(fcinfo);
+	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, from, max_count);
+	es_wait_durable();
+	return (Datum) 0;
+}
+
+/*
+ * read_all_forward's arguments, checked, as the feed to read, its first
+ * position and max_count.  feed_scan.c, which reads a call in FROM without
+ * calling the function, checks them here too.
+ */
+void
+es_all_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from, int32 *max_count)
+{
+	*max_count = es_max_count_arg(fcinfo, 1, "$all");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("from_position for $all must not be NULL")));
-	filter_args(fcinfo, 2, "$all", &feed);
-
-	es_init_result_set(fcinfo);
-	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(0), max_count);
-	es_wait_durable();
-	return (Datum) 0;
+	filter_args(fcinfo, 2, "$all", feed);
+	*from = PG_GETARG_INT64(0);
 }
 
 /*

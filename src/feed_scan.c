@@ -1,0 +1,379 @@
+/*-------------------------------------------------------------------------
+ *
+ * feed_scan.c
+ *	  read_all_forward in FROM, read row by row: a custom scan in place of
+ *	  the function scan.
+ *
+ * Why: a function scan stores every row its function returns in a
+ * tuplestore before the query sees the first.  For a page of 1,000 events
+ * that is a copy of every row (some 700 kB), an allocation and a free per
+ * row, and a second pass over memory that has left the cache by the time
+ * the rows are sent.  perf put those at the whole difference between
+ * read_all_forward and the plain SELECT it is measured against
+ * (docs/benchmarks.md, "Fourth round").  Here the executor asks for one row
+ * at a time and gets the event from the index scan's buffer, as an index
+ * scan would give it.
+ *
+ * The planner hook (set_rel_pathlist_hook, installed when the library is
+ * loaded: a session's first read plans as a function scan) replaces the path
+ * of a FROM item that is one call of our read_all_forward, recognised by its
+ * C symbol, without WITH ORDINALITY, LATERAL references or whole-row uses.
+ * At run time the scan checks EXECUTE on the function as a function scan
+ * would, evaluates the arguments, and checks them with read_all_forward's
+ * own code.  Where the rows must go through row-level security (policy.c),
+ * or the table is not exactly our columns, it reads into a tuplestore as the
+ * function does and hands the rows out from there.
+ *
+ * Copyright (c) 2026, the event_store authors
+ *
+ * src/feed_scan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "event_store.h"
+#include "events.h"
+
+#define FEED_SCAN_NAME		"event_store read_all_forward"
+#define FEED_SCAN_SYMBOL	"es_read_all_forward"
+/* from_position, max_count, event_types, stream_prefix */
+#define FEED_SCAN_MAX_ARGS	4
+
+typedef struct FeedScanState
+{
+	CustomScanState css;
+	List	   *args;			/* the call's arguments, ready to evaluate */
+	bool		started;
+	EsFeed		feed;
+	EsFeedIter *iter;			/* row by row; NULL: from 'store' */
+	Tuplestorestate *store;
+	TupleTableSlot *store_slot;
+} FeedScanState;
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+
+static void feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+							  RangeTblEntry *rte);
+static Plan *plan_feed_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+							List *tlist, List *clauses, List *custom_plans);
+static Node *create_feed_state(CustomScan *cscan);
+static void begin_feed(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *exec_feed(CustomScanState *node);
+static void end_feed(CustomScanState *node);
+static void rescan_feed(CustomScanState *node);
+
+static const CustomPathMethods feed_path_methods = {
+	.CustomName = FEED_SCAN_NAME,
+	.PlanCustomPath = plan_feed_path,
+};
+
+static const CustomScanMethods feed_scan_methods = {
+	.CustomName = FEED_SCAN_NAME,
+	.CreateCustomScanState = create_feed_state,
+};
+
+static const CustomExecMethods feed_exec_methods = {
+	.CustomName = FEED_SCAN_NAME,
+	.BeginCustomScan = begin_feed,
+	.ExecCustomScan = exec_feed,
+	.EndCustomScan = end_feed,
+	.ReScanCustomScan = rescan_feed,
+};
+
+void
+es_feed_scan_init(void)
+{
+	RegisterCustomScanMethods(&feed_scan_methods);
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = feed_rel_pathlist;
+}
+
+/*
+ * Is this our read_all_forward: C, in our library, by its symbol, invoker's
+ * rights and no SET clause (which the scan could not honour)?
+ */
+static bool
+is_read_all_forward(Oid funcid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	bool		ours = false;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prolang == ClanguageId && proc->proretset && !proc->prosecdef &&
+		heap_attisnull(tuple, Anum_pg_proc_proconfig, NULL))
+	{
+		bool		src_null;
+		bool		bin_null;
+		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &src_null);
+		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &bin_null);
+
+		if (!src_null && !bin_null &&
+			strcmp(TextDatumGetCString(src), FEED_SCAN_SYMBOL) == 0)
+		{
+			char	   *library = TextDatumGetCString(bin);
+			char	   *base = strrchr(library, '/');
+
+			base = base ? base + 1 : library;
+			ours = strcmp(base, "event_store") == 0 || strcmp(base, "event_store.so") == 0;
+		}
+	}
+	ReleaseSysCache(tuple);
+	return ours;
+}
+
+/* Does the query use the whole row (or a system column) of the item? */
+static bool
+uses_whole_row(RelOptInfo *rel)
+{
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+	int			first;
+
+	pull_varattnos((Node *) rel->reltarget->exprs, rel->relid, &attrs);
+	foreach(lc, rel->baserestrictinfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause, rel->relid, &attrs);
+	first = bms_next_member(attrs, -1);
+	return first >= 0 && first <= 0 - FirstLowInvalidHeapAttributeNumber;
+}
+
+static void
+feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	RangeTblFunction *rtfunc;
+	FuncExpr   *call;
+	TupleDesc	desc;
+	CustomPath *path;
+	Cost		total;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+
+	if (rte->rtekind != RTE_FUNCTION || rte->funcordinality ||
+		list_length(rte->functions) != 1 || rel->reloptkind != RELOPT_BASEREL ||
+		!bms_is_empty(rel->lateral_relids) || rel->pathlist == NIL)
+		return;
+	rtfunc = linitial_node(RangeTblFunction, rte->functions);
+	if (!IsA(rtfunc->funcexpr, FuncExpr))
+		return;
+	call = (FuncExpr *) rtfunc->funcexpr;
+	if (!call->funcretset || list_length(call->args) > FEED_SCAN_MAX_ARGS ||
+		contain_subplans((Node *) call->args) || !is_read_all_forward(call->funcid) ||
+		get_expr_result_type((Node *) call, NULL, &desc) != TYPEFUNC_COMPOSITE ||
+		desc->natts != Natts_recorded_event || uses_whole_row(rel))
+		return;
+
+	/* costed as the function scan, but its first row comes at once */
+	total = ((Path *) linitial(rel->pathlist))->total_cost;
+	path = makeNode(CustomPath);
+	path->path.pathtype = T_CustomScan;
+	path->path.parent = rel;
+	path->path.pathtarget = rel->reltarget;
+	path->path.rows = rel->rows;
+	path->path.startup_cost = 0;
+	path->path.total_cost = total;
+	path->methods = &feed_path_methods;
+	rel->pathlist = NIL;
+	add_path(rel, &path->path);
+}
+
+/*
+ * The plan: no relation to scan (scanrelid 0); its scan tuple is the
+ * function's row, described by Vars of the item, to which the planner maps
+ * the target list and quals.  The call itself rides in custom_exprs, where
+ * the planner prepares its arguments (Params, functions) like any other.
+ */
+static Plan *
+plan_feed_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List *tlist,
+			   List *clauses, List *custom_plans)
+{
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	FuncExpr   *call = (FuncExpr *) linitial_node(RangeTblFunction, rte->functions)->funcexpr;
+	CustomScan *cscan = makeNode(CustomScan);
+	TupleDesc	desc;
+	List	   *scan_tlist = NIL;
+
+	if (get_expr_result_type((Node *) call, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "read_all_forward does not return a row type");
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Var		   *var = makeVar(rel->relid, i + 1, att->atttypid, att->atttypmod,
+								  att->attcollation, 0);
+
+		scan_tlist = lappend(scan_tlist, makeTargetEntry((Expr *) var, i + 1,
+														 pstrdup(NameStr(att->attname)),
+														 false));
+	}
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
+	cscan->scan.scanrelid = 0;
+	cscan->flags = best_path->flags;
+	cscan->custom_exprs = list_make1(copyObject(call));
+	cscan->custom_scan_tlist = scan_tlist;
+	cscan->custom_relids = bms_copy(rel->relids);
+	cscan->methods = &feed_scan_methods;
+	return &cscan->scan.plan;
+}
+
+static Node *
+create_feed_state(CustomScan *cscan)
+{
+	FeedScanState *state = palloc0(sizeof(FeedScanState));
+
+	NodeSetTag(state, T_CustomScanState);
+	state->css.methods = &feed_exec_methods;
+	return (Node *) state;
+}
+
+static void
+begin_feed(CustomScanState *node, EState *estate, int eflags)
+{
+	FeedScanState *state = (FeedScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	FuncExpr   *call = linitial_node(FuncExpr, cscan->custom_exprs);
+	AclResult	acl;
+
+	/* what a function scan checks when it sets up the call */
+	acl = pg_proc_aclcheck(call->funcid, GetUserId(), ACL_EXECUTE);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_FUNCTION, get_func_name(call->funcid));
+	InvokeFunctionExecuteHook(call->funcid);
+
+	state->args = ExecInitExprList(call->args, &node->ss.ps);
+}
+
+/* Evaluate and check the arguments, and start the read */
+static void
+feed_start(FeedScanState *state)
+{
+	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
+	TupleDesc	desc = state->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor;
+	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
+	LOCAL_FCINFO(fcinfo, FEED_SCAN_MAX_ARGS);
+	ListCell   *lc;
+	int64		from;
+	int32		max_count;
+	int			n = 0;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, list_length(state->args), InvalidOid, NULL, NULL);
+	foreach(lc, state->args)
+	{
+		fcinfo->args[n].value = ExecEvalExpr((ExprState *) lfirst(lc), econtext,
+											 &fcinfo->args[n].isnull);
+		n++;
+	}
+	memset(&state->feed, 0, sizeof(EsFeed));
+	es_all_feed_args(fcinfo, &state->feed, &from, &max_count);
+	es_check_recorded_desc(desc);
+
+	state->iter = es_feed_begin(&state->feed, from, max_count);
+	if (state->iter == NULL)
+	{
+		state->store = tuplestore_begin_heap(false, false, work_mem);
+		es_read_feed(state->store, desc, &state->feed, from, max_count);
+		es_wait_durable();
+		state->store_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	}
+	state->started = true;
+	MemoryContextSwitchTo(old);
+}
+
+/* The next row, in the scan slot (virtual: its datums are the row's) */
+static TupleTableSlot *
+feed_next(ScanState *node)
+{
+	FeedScanState *state = (FeedScanState *) node;
+	TupleTableSlot *slot = node->ss_ScanTupleSlot;
+
+	if (!state->started)
+		feed_start(state);
+	ExecClearTuple(slot);
+	if (state->iter)
+	{
+		TupleTableSlot *row = es_feed_next(state->iter);
+
+		if (row == NULL)
+			return slot;
+		slot_getallattrs(row);
+		es_recorded_event_values(row->tts_values, row->tts_isnull,
+								 slot->tts_values, slot->tts_isnull);
+	}
+	else
+	{
+		if (!tuplestore_gettupleslot(state->store, true, false, state->store_slot))
+			return slot;
+		slot_getallattrs(state->store_slot);
+		memcpy(slot->tts_values, state->store_slot->tts_values,
+			   sizeof(Datum) * Natts_recorded_event);
+		memcpy(slot->tts_isnull, state->store_slot->tts_isnull,
+			   sizeof(bool) * Natts_recorded_event);
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+static bool
+feed_recheck(ScanState *node, TupleTableSlot *slot)
+{
+	return true;				/* never an EvalPlanQual source */
+}
+
+static TupleTableSlot *
+exec_feed(CustomScanState *node)
+{
+	return ExecScan(&node->ss, feed_next, feed_recheck);
+}
+
+static void
+feed_stop(FeedScanState *state)
+{
+	if (state->iter)
+		es_feed_end(state->iter);
+	if (state->store)
+		tuplestore_end(state->store);
+	if (state->store_slot)
+		ExecDropSingleTupleTableSlot(state->store_slot);
+	state->iter = NULL;
+	state->store = NULL;
+	state->store_slot = NULL;
+	state->started = false;
+}
+
+static void
+end_feed(CustomScanState *node)
+{
+	feed_stop((FeedScanState *) node);
+}
+
+static void
+rescan_feed(CustomScanState *node)
+{
+	feed_stop((FeedScanState *) node);
+	ExecScanReScan(&node->ss);
+}
