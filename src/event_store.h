@@ -195,6 +195,8 @@ typedef struct EsFeed
 /* read.c */
 extern void es_all_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
 							 int32 *max_count);
+extern void es_category_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
+								  int32 *max_count);
 
 /* feed_scan.c */
 extern void es_feed_scan_init(void);

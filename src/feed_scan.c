@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * feed_scan.c
- *	  read_all_forward in FROM, read row by row: a custom scan in place of
- *	  the function scan.
+ *	  read_all_forward and read_category_forward in FROM, read row by row: a
+ *	  custom scan in place of the function scan.
  *
  * Why: a function scan stores every row its function returns in a
  * tuplestore before the query sees the first.  For a page of 1,000 events
@@ -16,10 +16,10 @@
  *
  * The planner hook (set_rel_pathlist_hook, installed when the library is
  * loaded: a session's first read plans as a function scan) replaces the path
- * of a FROM item that is one call of our read_all_forward, recognised by its
- * C symbol, without WITH ORDINALITY, LATERAL references or whole-row uses.
- * At run time the scan checks EXECUTE on the function as a function scan
- * would, evaluates the arguments, and checks them with read_all_forward's
+ * of a FROM item that is one call of one of our two readers, recognised by
+ * its C symbol, without WITH ORDINALITY, LATERAL references or whole-row
+ * uses.  At run time the scan checks EXECUTE on the function as a function
+ * scan would, evaluates the arguments, and checks them with the function's
  * own code.  Where the rows must go through row-level security (policy.c),
  * or the table is not exactly our columns, it reads into a tuplestore as the
  * function does and hands the rows out from there.
@@ -57,14 +57,25 @@
 #include "event_store.h"
 #include "events.h"
 
-#define FEED_SCAN_NAME		"event_store read_all_forward"
-#define FEED_SCAN_SYMBOL	"es_read_all_forward"
-/* from_position, max_count, event_types, stream_prefix */
-#define FEED_SCAN_MAX_ARGS	4
+/* read_category_forward's seven, at most */
+#define FEED_SCAN_MAX_ARGS	7
+
+/* The functions the scan stands in for */
+typedef void (*FeedArgs) (FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
+						  int32 *max_count);
+
+typedef struct FeedReader
+{
+	const char *symbol;			/* the function's C symbol (pg_proc.prosrc) */
+	FeedArgs	args;			/* checks its arguments */
+	CustomScanMethods scan_methods;
+	CustomExecMethods exec_methods;
+} FeedReader;
 
 typedef struct FeedScanState
 {
 	CustomScanState css;
+	const FeedReader *reader;
 	List	   *args;			/* the call's arguments, ready to evaluate */
 	bool		started;
 	EsFeed		feed;
@@ -86,44 +97,44 @@ static void end_feed(CustomScanState *node);
 static void rescan_feed(CustomScanState *node);
 
 static const CustomPathMethods feed_path_methods = {
-	.CustomName = FEED_SCAN_NAME,
+	.CustomName = "event_store feed",
 	.PlanCustomPath = plan_feed_path,
 };
 
-static const CustomScanMethods feed_scan_methods = {
-	.CustomName = FEED_SCAN_NAME,
-	.CreateCustomScanState = create_feed_state,
-};
+#define FEED_READER(name, args) \
+	{"es_" name, args, \
+	 {.CustomName = "event_store " name, .CreateCustomScanState = create_feed_state}, \
+	 {.CustomName = "event_store " name, .BeginCustomScan = begin_feed, \
+	  .ExecCustomScan = exec_feed, .EndCustomScan = end_feed, \
+	  .ReScanCustomScan = rescan_feed}}
 
-static const CustomExecMethods feed_exec_methods = {
-	.CustomName = FEED_SCAN_NAME,
-	.BeginCustomScan = begin_feed,
-	.ExecCustomScan = exec_feed,
-	.EndCustomScan = end_feed,
-	.ReScanCustomScan = rescan_feed,
+static const FeedReader feed_readers[] = {
+	FEED_READER("read_all_forward", es_all_feed_args),
+	FEED_READER("read_category_forward", es_category_feed_args),
 };
 
 void
 es_feed_scan_init(void)
 {
-	RegisterCustomScanMethods(&feed_scan_methods);
+	for (size_t i = 0; i < lengthof(feed_readers); i++)
+		RegisterCustomScanMethods(&feed_readers[i].scan_methods);
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = feed_rel_pathlist;
 }
 
 /*
- * Is this our read_all_forward: C, in our library, by its symbol, invoker's
- * rights and no SET clause (which the scan could not honour)?
+ * The reader this function is, or NULL: C, in our library, by its symbol,
+ * with invoker's rights and no SET clause (which the scan could not honour).
  */
-static bool
-is_read_all_forward(Oid funcid)
+static const FeedReader *
+feed_reader(Oid funcid)
 {
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	Form_pg_proc proc;
-	bool		ours = false;
+	const FeedReader *reader = NULL;
 
 	if (!HeapTupleIsValid(tuple))
-		return false;
+		return NULL;
 	proc = (Form_pg_proc) GETSTRUCT(tuple);
 	if (proc->prolang == ClanguageId && proc->proretset && !proc->prosecdef &&
 		heap_attisnull(tuple, Anum_pg_proc_proconfig, NULL))
@@ -132,19 +143,22 @@ is_read_all_forward(Oid funcid)
 		bool		bin_null;
 		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &src_null);
 		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &bin_null);
+		char	   *library = bin_null ? "" : TextDatumGetCString(bin);
+		char	   *base = strrchr(library, '/');
 
-		if (!src_null && !bin_null &&
-			strcmp(TextDatumGetCString(src), FEED_SCAN_SYMBOL) == 0)
+		base = base ? base + 1 : library;
+		if (!src_null &&
+			(strcmp(base, "event_store") == 0 || strcmp(base, "event_store.so") == 0))
 		{
-			char	   *library = TextDatumGetCString(bin);
-			char	   *base = strrchr(library, '/');
+			char	   *symbol = TextDatumGetCString(src);
 
-			base = base ? base + 1 : library;
-			ours = strcmp(base, "event_store") == 0 || strcmp(base, "event_store.so") == 0;
+			for (size_t i = 0; i < lengthof(feed_readers); i++)
+				if (strcmp(symbol, feed_readers[i].symbol) == 0)
+					reader = &feed_readers[i];
 		}
 	}
 	ReleaseSysCache(tuple);
-	return ours;
+	return reader;
 }
 
 /* Does the query use the whole row (or a system column) of the item? */
@@ -183,7 +197,7 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 		return;
 	call = (FuncExpr *) rtfunc->funcexpr;
 	if (!call->funcretset || list_length(call->args) > FEED_SCAN_MAX_ARGS ||
-		contain_subplans((Node *) call->args) || !is_read_all_forward(call->funcid) ||
+		contain_subplans((Node *) call->args) || feed_reader(call->funcid) == NULL ||
 		get_expr_result_type((Node *) call, NULL, &desc) != TYPEFUNC_COMPOSITE ||
 		desc->natts != Natts_recorded_event || uses_whole_row(rel))
 		return;
@@ -219,7 +233,7 @@ plan_feed_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List *
 	List	   *scan_tlist = NIL;
 
 	if (get_expr_result_type((Node *) call, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "read_all_forward does not return a row type");
+		elog(ERROR, "function %u does not return a row type", call->funcid);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -238,7 +252,7 @@ plan_feed_path(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path, List *
 	cscan->custom_exprs = list_make1(copyObject(call));
 	cscan->custom_scan_tlist = scan_tlist;
 	cscan->custom_relids = bms_copy(rel->relids);
-	cscan->methods = &feed_scan_methods;
+	cscan->methods = &feed_reader(call->funcid)->scan_methods;
 	return &cscan->scan.plan;
 }
 
@@ -248,7 +262,9 @@ create_feed_state(CustomScan *cscan)
 	FeedScanState *state = palloc0(sizeof(FeedScanState));
 
 	NodeSetTag(state, T_CustomScanState);
-	state->css.methods = &feed_exec_methods;
+	state->reader = (const FeedReader *) ((char *) cscan->methods -
+										  offsetof(FeedReader, scan_methods));
+	state->css.methods = &state->reader->exec_methods;
 	return (Node *) state;
 }
 
@@ -290,7 +306,7 @@ feed_start(FeedScanState *state)
 		n++;
 	}
 	memset(&state->feed, 0, sizeof(EsFeed));
-	es_all_feed_args(fcinfo, &state->feed, &from, &max_count);
+	state->reader->args(fcinfo, &state->feed, &from, &max_count);
 	es_check_recorded_desc(desc);
 
 	state->iter = es_feed_begin(&state->feed, from, max_count);

@@ -292,10 +292,23 @@ Datum
 es_read_category_forward(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	EsFeed		feed = {0};
+	int64		from;
 	int32		max_count;
+
+	es_category_feed_args(fcinfo, &feed, &from, &max_count);
+	es_init_result_set(fcinfo);
+	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, from, max_count);
+	es_wait_durable();
+	return (Datum) 0;
+}
+
+/* read_category_forward's arguments, checked, as es_all_feed_args */
+void
+es_category_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from, int32 *max_count)
+{
 	char	   *category;
 	char	   *source;
-	EsFeed		feed = {0};
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -307,7 +320,7 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
 				 errmsg("category must not be empty")));
 	source = psprintf("category \"%s\"", category);
-	max_count = es_max_count_arg(fcinfo, 2, source);
+	*max_count = es_max_count_arg(fcinfo, 2, source);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_ES_INVALID_ARGUMENT),
@@ -324,16 +337,12 @@ es_read_category_forward(PG_FUNCTION_ARGS)
 					 errmsg("invalid consumer group for %s", source),
 					 errdetail("group_member and group_size must both be given, with 0 <= group_member < group_size."),
 					 errhint("Member k of n gets the streams whose event_store.stream_hash(name) %% n = k.")));
-		feed.group_member = member;
-		feed.group_size = size;
+		feed->group_member = member;
+		feed->group_size = size;
 	}
-	filter_args(fcinfo, 5, source, &feed);
-	feed.category = category;
-
-	es_init_result_set(fcinfo);
-	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, PG_GETARG_INT64(1), max_count);
-	es_wait_durable();
-	return (Datum) 0;
+	filter_args(fcinfo, 5, source, feed);
+	feed->category = category;
+	*from = PG_GETARG_INT64(1);
 }
 
 /*

@@ -1,9 +1,9 @@
--- read_all_scan: once the library is loaded, read_all_forward in FROM is
--- planned as a custom scan that hands out rows one by one (feed_scan.c)
--- instead of a function scan that stores them all first.  It must return
--- exactly what the function returns, check what calling it checks, and step
--- aside where it cannot stand in for it (WITH ORDINALITY, LATERAL, the whole
--- row).
+-- feed_scan: once the library is loaded, read_all_forward and
+-- read_category_forward in FROM are planned as a custom scan that hands out
+-- rows one by one (feed_scan.c) instead of a function scan that stores them
+-- all first.  It must return exactly what the function returns, check what
+-- calling it checks, and step aside where it cannot stand in for it (WITH
+-- ORDINALITY, LATERAL, the whole row).
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS event_store CASCADE;
 CREATE EXTENSION event_store;
@@ -57,8 +57,41 @@ SELECT pg_temp.differences(1, 1000) AS whole_log,
        pg_temp.differences(290, 50) AS past_the_end,
        pg_temp.differences(1, 1000, ARRAY['Shipped']) AS one_type,
        pg_temp.differences(1, 1000, NULL, 'cart-') AS prefix;
+CREATE FUNCTION pg_temp.category_differences(category text, from_position bigint,
+                                             max_count int, member int DEFAULT NULL,
+                                             size int DEFAULT NULL,
+                                             event_types text[] DEFAULT NULL,
+                                             stream_prefix text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT count(*) FROM (
+        (SELECT * FROM event_store.read_category_forward(category, from_position, max_count,
+                                                          member, size, event_types, stream_prefix)
+         EXCEPT ALL
+         SELECT global_position, stream_name, stream_version, event_id, event_type,
+                data, metadata, causation_id, correlation_id, created_at
+           FROM event_store.read_category_forward(category, from_position, max_count,
+                                                  member, size, event_types, stream_prefix)
+                WITH ORDINALITY)
+        UNION ALL
+        (SELECT global_position, stream_name, stream_version, event_id, event_type,
+                data, metadata, causation_id, correlation_id, created_at
+           FROM event_store.read_category_forward(category, from_position, max_count,
+                                                  member, size, event_types, stream_prefix)
+                WITH ORDINALITY
+         EXCEPT ALL
+         SELECT * FROM event_store.read_category_forward(category, from_position, max_count,
+                                                          member, size, event_types, stream_prefix))) d
+$$;
+SELECT pg_temp.category_differences('cart', 1, 1000) AS category,
+       pg_temp.category_differences('cart', 50, 20) AS page,
+       pg_temp.category_differences('cart', 1, 1000, 1, 3) AS group_member,
+       pg_temp.category_differences('cart', 1, 1000, NULL, NULL, ARRAY['Placed']) AS one_type,
+       pg_temp.category_differences('cart', 1, 1000, NULL, NULL, NULL, 'cart-1') AS prefix;
+EXPLAIN (COSTS OFF) SELECT * FROM event_store.read_category_forward('cart', 1, 10);
 SELECT count(*), min(global_position), max(global_position)
   FROM event_store.read_all_forward(1, 1000);
+SELECT count(*), count(DISTINCT stream_name)
+  FROM event_store.read_category_forward('user', 1, 1000, 0, 2);
 SELECT count(*) FROM event_store.read_all_forward(1, 1000, ARRAY['Shipped'], 'cart-');
 SELECT global_position, stream_name, stream_version, event_type, data, metadata
   FROM event_store.read_all_forward(298, 10);
@@ -100,6 +133,8 @@ SELECT * FROM event_store.read_all_forward(NULL, 3);
 SELECT * FROM event_store.read_all_forward(1, 0);
 SELECT * FROM event_store.read_all_forward(1, 3, ARRAY[]::text[]);
 SELECT * FROM event_store.read_all_forward(1, 3, NULL, '');
+SELECT * FROM event_store.read_category_forward('', 1, 3);
+SELECT * FROM event_store.read_category_forward('cart', 1, 3, 2, 2);
 
 -- privileges: EXECUTE on the function, as a function scan checks it, and
 -- SELECT on the table, as the function checks it
@@ -139,5 +174,6 @@ REVOKE ALL ON FUNCTION event_store.read_all_forward(bigint, integer, text[], tex
     FROM es_scan_nobody;
 REVOKE ALL ON SCHEMA event_store FROM es_scan_nobody;
 DROP ROLE es_scan_nobody;
-DROP FUNCTION pg_temp.differences(bigint, int, text[], text);
+DROP FUNCTION pg_temp.differences(bigint, int, text[], text),
+    pg_temp.category_differences(text, bigint, int, int, int, text[], text);
 DROP EXTENSION event_store;
