@@ -192,7 +192,9 @@ typedef struct EsFeed
 	int			prefix_len;
 } EsFeed;
 
-/* read.c */
+/* read.c: the arguments of read_all_forward / read_category_forward, checked */
+typedef void (*EsFeedArgs) (FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
+							int32 *max_count);
 extern void es_all_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
 							 int32 *max_count);
 extern void es_category_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,

@@ -61,13 +61,10 @@
 #define FEED_SCAN_MAX_ARGS	7
 
 /* The functions the scan stands in for */
-typedef void (*FeedArgs) (FunctionCallInfo fcinfo, EsFeed *feed, int64 *from,
-						  int32 *max_count);
-
 typedef struct FeedReader
 {
 	const char *symbol;			/* the function's C symbol (pg_proc.prosrc) */
-	FeedArgs	args;			/* checks its arguments */
+	EsFeedArgs	args;			/* checks its arguments */
 	CustomScanMethods scan_methods;
 	CustomExecMethods exec_methods;
 } FeedReader;

@@ -48,6 +48,7 @@ static SPIPlanPtr backward_plan = NULL;
 
 static SPIPlanPtr prepare_stream_read(SPIPlanPtr *cache, const char *order);
 static Datum read_stream(FunctionCallInfo fcinfo, StreamDirection direction);
+static Datum read_feed(FunctionCallInfo fcinfo, EsFeedArgs args);
 static void filter_args(FunctionCallInfo fcinfo, int types_arg, const char *source,
 						EsFeed *feed);
 static int	text_datum_cmp(const void *a, const void *b, void *arg);
@@ -254,16 +255,7 @@ text_datum_cmp(const void *a, const void *b, void *arg)
 Datum
 es_read_all_forward(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	EsFeed		feed = {0};
-	int64		from;
-	int32		max_count;
-
-	es_all_feed_args(fcinfo, &feed, &from, &max_count);
-	es_init_result_set(fcinfo);
-	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, from, max_count);
-	es_wait_durable();
-	return (Datum) 0;
+	return read_feed(fcinfo, es_all_feed_args);
 }
 
 /*
@@ -291,12 +283,19 @@ es_all_feed_args(FunctionCallInfo fcinfo, EsFeed *feed, int64 *from, int32 *max_
 Datum
 es_read_category_forward(PG_FUNCTION_ARGS)
 {
+	return read_feed(fcinfo, es_category_feed_args);
+}
+
+/* The two readers' body: check the arguments, read into the result set */
+static Datum
+read_feed(FunctionCallInfo fcinfo, EsFeedArgs args)
+{
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	EsFeed		feed = {0};
 	int64		from;
 	int32		max_count;
 
-	es_category_feed_args(fcinfo, &feed, &from, &max_count);
+	args(fcinfo, &feed, &from, &max_count);
 	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, from, max_count);
 	es_wait_durable();
