@@ -392,7 +392,8 @@ for my $crash (1 .. $crashes)
 	for my $i (1 .. 100)
 	{
 		last unless -e "/proc/$postmaster";
-		my $stat = PostgreSQL::Test::Utils::slurp_file("/proc/$postmaster/stat") // '';
+		# (it may be reaped between the test above and the read)
+		my $stat = eval { PostgreSQL::Test::Utils::slurp_file("/proc/$postmaster/stat") } // '';
 		if ($i > 20 && $stat =~ /^\d+ \(.*\) Z /)
 		{
 			unlink("$pgdata/postmaster.pid");
