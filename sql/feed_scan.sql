@@ -28,6 +28,13 @@ EXPLAIN (COSTS OFF) SELECT * FROM event_store.read_all_forward(1, 10) WITH ORDIN
 EXPLAIN (COSTS OFF) SELECT r FROM event_store.read_all_forward(1, 10) r;
 EXPLAIN (COSTS OFF) SELECT g, r.global_position
   FROM generate_series(1, 3) g, LATERAL event_store.read_all_forward(g, 2) r;
+EXPLAIN (COSTS OFF) SELECT * FROM event_store.read_all_forward(1, 10) WHERE false;
+ALTER FUNCTION event_store.read_all_forward(bigint, integer, text[], text) STRICT;
+EXPLAIN (COSTS OFF) SELECT * FROM event_store.read_all_forward(1, 10);
+ALTER FUNCTION event_store.read_all_forward(bigint, integer, text[], text) CALLED ON NULL INPUT;
+-- EXPLAIN VERBOSE names the call, as for a function scan
+EXPLAIN (COSTS OFF, VERBOSE) SELECT global_position
+  FROM event_store.read_category_forward('cart', 5, 10, event_types => ARRAY['Placed']);
 
 -- the same rows as the function scan (WITH ORDINALITY forces one), for
 -- pages, filters and the whole log
@@ -119,6 +126,26 @@ DEALLOCATE page;
 SELECT g, (SELECT array_agg(global_position)
              FROM event_store.read_all_forward(g * 100, 2)) AS two
   FROM generate_series(1, 3) g;
+-- rescans with the same arguments (the outer row is only in the quals):
+-- the rows are kept and read again from the start, as a function scan does
+EXPLAIN (COSTS OFF) SELECT t.n, EXISTS (SELECT FROM event_store.read_all_forward(1, 1000) e
+                                         WHERE e.stream_name = t.n)
+  FROM (VALUES ('cart-1'), ('nope'), ('user-9')) t(n);
+SELECT t.n, EXISTS (SELECT FROM event_store.read_all_forward(1, 1000) e
+                     WHERE e.stream_name = t.n) AS found,
+       (SELECT count(*) FROM event_store.read_all_forward(1, 1000) e
+         WHERE e.stream_name = t.n) AS events
+  FROM (VALUES ('cart-1'), ('nope'), ('user-9')) t(n);
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM generate_series(1, 3) g
+  JOIN event_store.read_all_forward(1, 5) r ON r.global_position >= g;
+SELECT count(*) FROM generate_series(1, 3) g
+  JOIN event_store.read_all_forward(1, 5) r ON r.global_position >= g;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
 
 -- a scrollable cursor reads backwards too (from a materialized copy)
 BEGIN;

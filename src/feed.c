@@ -127,6 +127,7 @@ struct EsFeedIter
 	int64		from;			/* the next position wanted */
 	int32		max_count;		/* rows still wanted */
 	int			rounds;			/* rounds begun */
+	CommandId	curcid;			/* the first round's command */
 	bool		in_round;
 	FeedScan   *handed_out;		/* its row was returned: advance it first */
 };
@@ -557,6 +558,18 @@ es_feed_next(EsFeedIter *it)
 				(it->rounds > 0 && (!it->round.late || IsolationUsesXactSnapshot())))
 				return NULL;
 			round_begin(r, &it->round, it->from);
+
+			/*
+			 * A later round begins at a later call, maybe after the
+			 * transaction wrote more (a cursor fetched between appends, a
+			 * loop that appends): it sees the transaction as of the first
+			 * round, as the rounds of one function call do.  Its own later
+			 * events then look in flight, and the read stops before them.
+			 */
+			if (it->rounds == 0)
+				it->curcid = r->snapshot->curcid;
+			else
+				r->snapshot->curcid = it->curcid;
 			es_wait_durable();
 			it->rounds++;
 			it->in_round = true;

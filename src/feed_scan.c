@@ -37,11 +37,13 @@
 #include "catalog/objectaccess.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "commands/explain.h"
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
@@ -51,6 +53,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
@@ -74,6 +78,9 @@ typedef struct FeedScanState
 	CustomScanState css;
 	const FeedReader *reader;
 	List	   *args;			/* the call's arguments, ready to evaluate */
+	Bitmapset  *arg_params;		/* the PARAM_EXEC params they use */
+	bool		keep_rows;		/* rescans may read the same call again */
+	MemoryContext cxt;			/* one read's memory, reset when it ends */
 	bool		started;
 	EsFeed		feed;
 	EsFeedIter *iter;			/* row by row; NULL: from 'store' */
@@ -91,7 +98,9 @@ static Node *create_feed_state(CustomScan *cscan);
 static void begin_feed(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *exec_feed(CustomScanState *node);
 static void end_feed(CustomScanState *node);
+static bool collect_params(Node *node, Bitmapset **params);
 static void rescan_feed(CustomScanState *node);
+static void explain_feed(CustomScanState *node, List *ancestors, ExplainState *es);
 
 static const CustomPathMethods feed_path_methods = {
 	.CustomName = "event_store feed",
@@ -103,7 +112,7 @@ static const CustomPathMethods feed_path_methods = {
 	 {.CustomName = "event_store " name, .CreateCustomScanState = create_feed_state}, \
 	 {.CustomName = "event_store " name, .BeginCustomScan = begin_feed, \
 	  .ExecCustomScan = exec_feed, .EndCustomScan = end_feed, \
-	  .ReScanCustomScan = rescan_feed}}
+	  .ReScanCustomScan = rescan_feed, .ExplainCustomScan = explain_feed}}
 
 static const FeedReader feed_readers[] = {
 	FEED_READER("read_all_forward", es_all_feed_args),
@@ -121,7 +130,8 @@ es_feed_scan_init(void)
 
 /*
  * The reader this function is, or NULL: C, in our library, by its symbol,
- * with invoker's rights and no SET clause (which the scan could not honour).
+ * with invoker's rights, not STRICT and no SET clause (which the scan could
+ * not honour).
  */
 static const FeedReader *
 feed_reader(Oid funcid)
@@ -134,7 +144,7 @@ feed_reader(Oid funcid)
 		return NULL;
 	proc = (Form_pg_proc) GETSTRUCT(tuple);
 	if (proc->prolang == ClanguageId && proc->proretset && !proc->prosecdef &&
-		heap_attisnull(tuple, Anum_pg_proc_proconfig, NULL))
+		!proc->proisstrict && heap_attisnull(tuple, Anum_pg_proc_proconfig, NULL))
 	{
 		bool		src_null;
 		bool		bin_null;
@@ -185,9 +195,15 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
 
+	/*
+	 * Not for a relation proved empty, and not where EvalPlanQual could ask
+	 * for a row again (the scan has no relation to fetch it from).
+	 */
 	if (rte->rtekind != RTE_FUNCTION || rte->funcordinality ||
 		list_length(rte->functions) != 1 || rel->reloptkind != RELOPT_BASEREL ||
-		!bms_is_empty(rel->lateral_relids) || rel->pathlist == NIL)
+		!bms_is_empty(rel->lateral_relids) || rel->pathlist == NIL ||
+		IS_DUMMY_REL(rel) || root->parse->commandType != CMD_SELECT ||
+		root->parse->rowMarks != NIL)
 		return;
 	rtfunc = linitial_node(RangeTblFunction, rte->functions);
 	if (!IsA(rtfunc->funcexpr, FuncExpr))
@@ -198,9 +214,13 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 		get_expr_result_type((Node *) call, NULL, &desc) != TYPEFUNC_COMPOSITE ||
 		desc->natts != Natts_recorded_event || uses_whole_row(rel))
 		return;
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attisdropped)
+			return;				/* the function will say what is wrong */
 
 	/* costed as the function scan, but its first row comes at once */
-	total = ((Path *) linitial(rel->pathlist))->total_cost;
+	total = rel->cheapest_total_path ? rel->cheapest_total_path->total_cost :
+		((Path *) linitial(rel->pathlist))->total_cost;
 	path = makeNode(CustomPath);
 	path->path.pathtype = T_CustomScan;
 	path->path.parent = rel;
@@ -208,8 +228,8 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 	path->path.rows = rel->rows;
 	path->path.startup_cost = 0;
 	path->path.total_cost = total;
+	path->flags = CUSTOMPATH_SUPPORT_PROJECTION;
 	path->methods = &feed_path_methods;
-	rel->pathlist = NIL;
 	add_path(rel, &path->path);
 }
 
@@ -280,6 +300,29 @@ begin_feed(CustomScanState *node, EState *estate, int eflags)
 	InvokeFunctionExecuteHook(call->funcid);
 
 	state->args = ExecInitExprList(call->args, &node->ss.ps);
+	collect_params((Node *) call->args, &state->arg_params);
+
+	/*
+	 * A function scan keeps its rows and, rescanned with the same arguments,
+	 * reads them again; so does this one where rescans may come without new
+	 * arguments (a parent that asks for rewinds, or params the quals use).
+	 * Otherwise the rows go out as they are read.
+	 */
+	state->keep_rows = (eflags & EXEC_FLAG_REWIND) != 0 ||
+		!bms_is_subset(node->ss.ps.plan->allParam, state->arg_params);
+	state->cxt = AllocSetContextCreate(CurrentMemoryContext, "event_store feed scan",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* The ids of the PARAM_EXEC params in an expression */
+static bool
+collect_params(Node *node, Bitmapset **params)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		*params = bms_add_member(*params, ((Param *) node)->paramid);
+	return expression_tree_walker(node, collect_params, (void *) params);
 }
 
 /* Evaluate and check the arguments, and start the read */
@@ -288,7 +331,7 @@ feed_start(FeedScanState *state)
 {
 	ExprContext *econtext = state->css.ss.ps.ps_ExprContext;
 	TupleDesc	desc = state->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor;
-	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
+	MemoryContext old = MemoryContextSwitchTo(state->cxt);
 	LOCAL_FCINFO(fcinfo, FEED_SCAN_MAX_ARGS);
 	ListCell   *lc;
 	int64		from;
@@ -306,7 +349,8 @@ feed_start(FeedScanState *state)
 	state->reader->args(fcinfo, &state->feed, &from, &max_count);
 	es_check_recorded_desc(desc);
 
-	state->iter = es_feed_begin(&state->feed, from, max_count);
+	if (!state->keep_rows)
+		state->iter = es_feed_begin(&state->feed, from, max_count);
 	if (state->iter == NULL)
 	{
 		state->store = tuplestore_begin_heap(false, false, work_mem);
@@ -330,8 +374,10 @@ feed_next(ScanState *node)
 	ExecClearTuple(slot);
 	if (state->iter)
 	{
+		MemoryContext old = MemoryContextSwitchTo(state->cxt);
 		TupleTableSlot *row = es_feed_next(state->iter);
 
+		MemoryContextSwitchTo(old);
 		if (row == NULL)
 			return slot;
 		slot_getallattrs(row);
@@ -376,17 +422,44 @@ feed_stop(FeedScanState *state)
 	state->store = NULL;
 	state->store_slot = NULL;
 	state->started = false;
+	MemoryContextReset(state->cxt);
 }
 
 static void
 end_feed(CustomScanState *node)
 {
-	feed_stop((FeedScanState *) node);
+	FeedScanState *state = (FeedScanState *) node;
+
+	ExecClearTuple(node->ss.ss_ScanTupleSlot);
+	feed_stop(state);
+	MemoryContextDelete(state->cxt);
 }
 
+/* New arguments: read again; the same ones: the rows kept, from the start */
 static void
 rescan_feed(CustomScanState *node)
 {
-	feed_stop((FeedScanState *) node);
+	FeedScanState *state = (FeedScanState *) node;
+
 	ExecScanReScan(&node->ss);
+	if (state->store && !bms_overlap(node->ss.ps.chgParam, state->arg_params))
+		tuplestore_rescan(state->store);
+	else
+		feed_stop(state);
+}
+
+/* EXPLAIN VERBOSE shows the call, as for a function scan */
+static void
+explain_feed(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *context;
+
+	if (!es->verbose)
+		return;
+	context = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+	ExplainPropertyText("Function Call",
+						deparse_expression(linitial(cscan->custom_exprs), context,
+										   false, false),
+						es);
 }
