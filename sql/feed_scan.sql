@@ -136,6 +136,12 @@ SELECT t.n, EXISTS (SELECT FROM event_store.read_all_forward(1, 1000) e
        (SELECT count(*) FROM event_store.read_all_forward(1, 1000) e
          WHERE e.stream_name = t.n) AS events
   FROM (VALUES ('cart-1'), ('nope'), ('user-9')) t(n);
+-- a join inside a correlated subquery: the scan may be rescanned without
+-- having been told (its parent is), and still gives the same rows
+SELECT t.n, (SELECT count(*) FROM event_store.read_all_forward(1, 1000) f
+               JOIN event_store.streams s ON s.stream_name = f.stream_name
+              WHERE s.stream_name = t.n) AS events
+  FROM (VALUES ('cart-1'), ('user-2'), ('nope')) t(n);
 SET enable_hashjoin = off;
 SET enable_mergejoin = off;
 SET enable_material = off;

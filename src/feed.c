@@ -569,7 +569,14 @@ es_feed_next(EsFeedIter *it)
 			if (it->rounds == 0)
 				it->curcid = r->snapshot->curcid;
 			else
+			{
+				/*
+				 * Only READ COMMITTED reads a later round, and there the
+				 * registered snapshot is our own copy, not the transaction's.
+				 */
+				Assert(!IsolationUsesXactSnapshot());
 				r->snapshot->curcid = it->curcid;
+			}
 			es_wait_durable();
 			it->rounds++;
 			it->in_round = true;

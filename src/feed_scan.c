@@ -195,16 +195,21 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
 
-	/*
-	 * Not for a relation proved empty, and not where EvalPlanQual could ask
-	 * for a row again (the scan has no relation to fetch it from).
-	 */
+	/* not for a relation proved empty */
 	if (rte->rtekind != RTE_FUNCTION || rte->funcordinality ||
 		list_length(rte->functions) != 1 || rel->reloptkind != RELOPT_BASEREL ||
 		!bms_is_empty(rel->lateral_relids) || rel->pathlist == NIL ||
-		IS_DUMMY_REL(rel) || root->parse->commandType != CMD_SELECT ||
-		root->parse->rowMarks != NIL)
+		IS_DUMMY_REL(rel))
 		return;
+
+	/*
+	 * Nor anywhere in a statement EvalPlanQual could recheck (the scan has no
+	 * relation to fetch a row from again; before 15.15 or so PostgreSQL also
+	 * rechecked scans of subqueries that do not lock).
+	 */
+	for (PlannerInfo *level = root; level != NULL; level = level->parent_root)
+		if (level->parse->commandType != CMD_SELECT || level->parse->rowMarks != NIL)
+			return;
 	rtfunc = linitial_node(RangeTblFunction, rte->functions);
 	if (!IsA(rtfunc->funcexpr, FuncExpr))
 		return;
@@ -219,8 +224,7 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 			return;				/* the function will say what is wrong */
 
 	/* costed as the function scan, but its first row comes at once */
-	total = rel->cheapest_total_path ? rel->cheapest_total_path->total_cost :
-		((Path *) linitial(rel->pathlist))->total_cost;
+	total = ((Path *) linitial(rel->pathlist))->total_cost;
 	path = makeNode(CustomPath);
 	path->path.pathtype = T_CustomScan;
 	path->path.parent = rel;
@@ -306,7 +310,9 @@ begin_feed(CustomScanState *node, EState *estate, int eflags)
 	 * A function scan keeps its rows and, rescanned with the same arguments,
 	 * reads them again; so does this one where rescans may come without new
 	 * arguments (a parent that asks for rewinds, or params the quals use).
-	 * Otherwise the rows go out as they are read.
+	 * Otherwise the rows go out as they are read; a rescan that comes anyway
+	 * (a parent rescanned by a correlated subquery) reads once more, and the
+	 * rows are kept from then on (rescan_feed).
 	 */
 	state->keep_rows = (eflags & EXEC_FLAG_REWIND) != 0 ||
 		!bms_is_subset(node->ss.ps.plan->allParam, state->arg_params);
@@ -442,10 +448,17 @@ rescan_feed(CustomScanState *node)
 	FeedScanState *state = (FeedScanState *) node;
 
 	ExecScanReScan(&node->ss);
-	if (state->store && !bms_overlap(node->ss.ps.chgParam, state->arg_params))
-		tuplestore_rescan(state->store);
-	else
-		feed_stop(state);
+	if (!bms_overlap(node->ss.ps.chgParam, state->arg_params))
+	{
+		if (state->store)
+		{
+			tuplestore_rescan(state->store);
+			return;
+		}
+		/* rescans nobody announced: read once more, and keep the rows */
+		state->keep_rows = true;
+	}
+	feed_stop(state);
 }
 
 /* EXPLAIN VERBOSE shows the call, as for a function scan */
