@@ -11,7 +11,8 @@
 #   contention   pgbench: several clients appending to the one stream hot-1
 #                (any version, and the version just read)
 #   readers      read_all_forward / read_category_forward tailing loops (also
-#                a consumer group of two), recording what they are given
+#                a consumer group of two, and one of each read row by row by
+#                the custom scan), recording what they are given
 #   slot         client/es_tail following a logical slot of the event_store
 #                plugin, JSON lines to a file
 #   snapshots    record / read / delete loops
@@ -151,6 +152,8 @@ call r_acct_g1 "soak.tail_reader('acct-g1', 'acct', 1, 2, $hard)"
 call r_doomed "soak.tail_reader('doomed', 'doomed', NULL, NULL, $hard)"
 call r_trim "soak.tail_reader('trim', 'trim', NULL, NULL, $hard)"
 call r_hot "soak.tail_reader('hot', 'hot', NULL, NULL, $hard)"
+call r_all_scan "soak.tail_reader('all-scan', NULL, NULL, NULL, $hard)"
+call r_acct_scan "soak.tail_reader('acct-scan', 'acct', NULL, NULL, $hard)"
 call s_all "soak.subscriber('sub-all', '\$all', $hard)"
 call s_user "soak.subscriber('sub-user', '\$ce-user', $hard)"
 call s_hot "soak.subscriber('sub-hot', 'hot-1', $hard)"

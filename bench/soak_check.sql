@@ -34,6 +34,8 @@ INSERT INTO soak.readers VALUES
     ('doomed', 'doomed', NULL, NULL, NULL),
     ('trim', 'trim', NULL, NULL, NULL),
     ('hot', 'hot', NULL, NULL, NULL),
+    ('all-scan', NULL, NULL, NULL, NULL),
+    ('acct-scan', 'acct', NULL, NULL, NULL),
     ('sub-all', NULL, NULL, NULL, NULL),
     ('sub-user', 'user', NULL, NULL, NULL),
     ('sub-hot', NULL, NULL, NULL, 'hot-1');
