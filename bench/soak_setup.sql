@@ -136,56 +136,42 @@ DECLARE
     back bigint;
     idle int := 0;
     stopping boolean;
-BEGIN
     -- readers named *-scan read as a plain SELECT does, through the custom
-    -- scan (docs/api.md#custom-scan); the library must be loaded before the
-    -- read is planned
+    -- scan (docs/api.md#custom-scan); the library is loaded before the read
+    -- is first planned
+    scan boolean := reader LIKE '%-scan';
+BEGIN
     PERFORM event_store.stream_version('soak-load');
     LOOP
         iter := iter + 1;
-        IF reader LIKE '%-scan' THEN
-            WITH e AS MATERIALIZED (
-                SELECT r.global_position, r.event_id, row_number() OVER () AS o
-                  FROM event_store.read_category_forward(coalesce(category, 'x'), last + 1, 1000) r
-                 WHERE category IS NOT NULL
-                UNION ALL
-                SELECT r.global_position, r.event_id, row_number() OVER () AS o
-                  FROM event_store.read_all_forward(last + 1, 1000) r
-                 WHERE category IS NULL),
-            i AS (
-                INSERT INTO soak.seen (reader, iter, o, global_position, event_id)
-                SELECT reader, iter, e.o, e.global_position, e.event_id FROM e)
-            SELECT count(*), max(global_position),
-                   count(*) FILTER (WHERE global_position <= coalesce(prev, last))
-              INTO got, top, back
-              FROM (SELECT global_position, lag(global_position) OVER (ORDER BY o) AS prev
-                      FROM e) x;
-        ELSIF category IS NULL THEN
-            WITH e AS MATERIALIZED (
-                SELECT r.global_position, r.event_id, r.ordinality AS o
-                  FROM event_store.read_all_forward(last + 1, 1000) WITH ORDINALITY r),
-            i AS (
-                INSERT INTO soak.seen (reader, iter, o, global_position, event_id)
-                SELECT reader, iter, e.o, e.global_position, e.event_id FROM e)
-            SELECT count(*), max(global_position),
-                   count(*) FILTER (WHERE global_position <= coalesce(prev, last))
-              INTO got, top, back
-              FROM (SELECT global_position, lag(global_position) OVER (ORDER BY o) AS prev
-                      FROM e) x;
-        ELSE
-            WITH e AS MATERIALIZED (
-                SELECT r.global_position, r.event_id, r.ordinality AS o
-                  FROM event_store.read_category_forward(category, last + 1, 1000,
-                                                         k, g) WITH ORDINALITY r),
-            i AS (
-                INSERT INTO soak.seen (reader, iter, o, global_position, event_id)
-                SELECT reader, iter, e.o, e.global_position, e.event_id FROM e)
-            SELECT count(*), max(global_position),
-                   count(*) FILTER (WHERE global_position <= coalesce(prev, last))
-              INTO got, top, back
-              FROM (SELECT global_position, lag(global_position) OVER (ORDER BY o) AS prev
-                      FROM e) x;
-        END IF;
+        -- one of the four sources runs: $all or a category, through a
+        -- function scan (WITH ORDINALITY) or the custom scan (*-scan)
+        WITH e AS MATERIALIZED (
+            SELECT r.global_position, r.event_id, r.ordinality AS o
+              FROM event_store.read_all_forward(last + 1, 1000) WITH ORDINALITY r
+             WHERE category IS NULL AND NOT scan
+            UNION ALL
+            SELECT r.global_position, r.event_id, r.ordinality AS o
+              FROM event_store.read_category_forward(coalesce(category, '-'), last + 1, 1000,
+                                                     k, g) WITH ORDINALITY r
+             WHERE category IS NOT NULL AND NOT scan
+            UNION ALL
+            SELECT r.global_position, r.event_id, row_number() OVER () AS o
+              FROM event_store.read_all_forward(last + 1, 1000) r
+             WHERE category IS NULL AND scan
+            UNION ALL
+            SELECT r.global_position, r.event_id, row_number() OVER () AS o
+              FROM event_store.read_category_forward(coalesce(category, '-'), last + 1, 1000,
+                                                     k, g) r
+             WHERE category IS NOT NULL AND scan),
+        i AS (
+            INSERT INTO soak.seen (reader, iter, o, global_position, event_id)
+            SELECT reader, iter, e.o, e.global_position, e.event_id FROM e)
+        SELECT count(*), max(global_position),
+               count(*) FILTER (WHERE global_position <= coalesce(prev, last))
+          INTO got, top, back
+          FROM (SELECT global_position, lag(global_position) OVER (ORDER BY o) AS prev
+                  FROM e) x;
         IF back > 0 THEN
             RAISE EXCEPTION 'reader % went backwards (% rows) in call % from %',
                 reader, back, iter, last;
