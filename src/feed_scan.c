@@ -15,10 +15,10 @@
  * scan would give it.
  *
  * The planner hook (set_rel_pathlist_hook, installed when the library is
- * loaded: a session's first read plans as a function scan) replaces the path
- * of a FROM item that is one call of one of our two readers, recognised by
- * its C symbol, without WITH ORDINALITY, LATERAL references or whole-row
- * uses.  At run time the scan checks EXECUTE on the function as a function
+ * loaded: a session's first read plans as a function scan) offers a custom
+ * path, cheaper to start than the function scan's, for a FROM item that is
+ * one call of one of our two readers, recognised by its C symbol, without
+ * WITH ORDINALITY, LATERAL references or whole-row uses.  At run time the scan checks EXECUTE on the function as a function
  * scan would, evaluates the arguments, and checks them with the function's
  * own code.  Where the rows must go through row-level security (policy.c),
  * or the table is not exactly our columns, it reads into a tuplestore as the
@@ -195,7 +195,7 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 	if (prev_set_rel_pathlist)
 		prev_set_rel_pathlist(root, rel, rti, rte);
 
-	/* not for a relation proved empty */
+	/* one function in FROM, not LATERAL, not proved empty */
 	if (rte->rtekind != RTE_FUNCTION || rte->funcordinality ||
 		list_length(rte->functions) != 1 || rel->reloptkind != RELOPT_BASEREL ||
 		!bms_is_empty(rel->lateral_relids) || rel->pathlist == NIL ||
@@ -203,7 +203,7 @@ feed_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *
 		return;
 
 	/*
-	 * Nor anywhere in a statement EvalPlanQual could recheck (the scan has no
+	 * Not anywhere in a statement EvalPlanQual could recheck (the scan has no
 	 * relation to fetch a row from again; before 15.15 or so PostgreSQL also
 	 * rechecked scans of subqueries that do not lock).
 	 */
