@@ -76,6 +76,7 @@ static int	saved_synchronous_commit;
 
 static void early_xact_callback(XactEvent event, void *arg);
 static bool early_locks_wanted(void);
+static void give_back_and_flush(void);
 static void release_early_locks(void);
 static void unflushed_tag(LOCKTAG *tag);
 
@@ -151,28 +152,6 @@ early_xact_callback(XactEvent event, void *arg)
 			break;
 
 		case XACT_EVENT_COMMIT:
-			if (switched)
-			{
-				/*
-				 * The commit record is in the WAL buffers and the commit is
-				 * visible: let the next appends in, then make it durable
-				 * before the client hears of it.
-				 */
-				synchronous_commit = saved_synchronous_commit;
-				switched = false;
-				owner = CurrentResourceOwner;
-				CurrentResourceOwner = TopTransactionResourceOwner;
-				release_early_locks();
-				XLogFlush(XactLastCommitEnd);
-				SyncRepWaitForLSN(XactLastCommitEnd, true);
-				unflushed_tag(&tag);
-				LockRelease(&tag, ShareLock, false);
-				CurrentResourceOwner = owner;
-			}
-			early_count = 0;
-			keep_to_end = false;
-			break;
-
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
@@ -181,6 +160,8 @@ early_xact_callback(XactEvent event, void *arg)
 			{
 				synchronous_commit = saved_synchronous_commit;
 				switched = false;
+				if (event == XACT_EVENT_COMMIT)
+					give_back_and_flush();
 			}
 			early_count = 0;
 			keep_to_end = false;
@@ -189,6 +170,26 @@ early_xact_callback(XactEvent event, void *arg)
 		default:
 			break;
 	}
+}
+
+/*
+ * At commit, after an early one: the commit record is in the WAL buffers
+ * and the commit is visible.  Let the next appends in, then make it durable
+ * before the client hears of it.
+ */
+static void
+give_back_and_flush(void)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	LOCKTAG		tag;
+
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	release_early_locks();
+	XLogFlush(XactLastCommitEnd);
+	SyncRepWaitForLSN(XactLastCommitEnd, true);
+	unflushed_tag(&tag);
+	LockRelease(&tag, ShareLock, false);
+	CurrentResourceOwner = owner;
 }
 
 /*

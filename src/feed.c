@@ -4,8 +4,9 @@
  *	  Reading the log in global-position order, gap-free: $all or one
  *	  category, optionally one consumer-group member's streams, only some
  *	  event types, only streams with a name prefix.  read_all_forward and
- *	  read_category_forward (read.c) are its SQL faces; other C code
- *	  (subscriptions) calls es_read_feed directly.
+ *	  read_category_forward (read.c) read it into their result sets
+ *	  (es_read_feed); called in FROM, feed_scan.c reads it row by row
+ *	  (es_feed_begin/next/end).
  *
  * One pass over the index that selects the most: the type index
  * (event_type, global_position) when types are given (one scan per type,
@@ -138,6 +139,7 @@ static void round_begin(FeedRead *r, FeedRound *round, int64 from);
 static FeedScan *round_next(FeedRead *r, FeedRound *round, int32 max_count);
 static bool feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store,
 					   TupleDesc desc, int64 *from, int32 *max_count);
+static bool another_round(int rounds, bool late, int32 max_count);
 static int64 feed_next_window(FeedRead *r, int64 lo, int window, int64 last, bool *stopped);
 static bool feed_window(FeedRead *r, int64 lo, int64 hi);
 static void scan_advance(FeedRead *r, FeedScan *s);
@@ -160,6 +162,10 @@ driving_category(const EsFeed *feed)
 	return NULL;
 }
 
+/*
+ * Open a read of the feed.  Checks SELECT on the events table (the scans
+ * bypass the executor, which would otherwise check it).
+ */
 static void
 feed_open(FeedRead *r, const EsFeed *feed)
 {
@@ -167,8 +173,11 @@ feed_open(FeedRead *r, const EsFeed *feed)
 	const char *category = driving_category(feed);
 	int			i;
 
+	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 	memset(r, 0, sizeof(FeedRead));
 	r->feed = feed;
+	InitDirtySnapshot(r->dirty);
 	r->heap = table_open(cat->events, AccessShareLock);
 	r->pkey = index_open(cat->events_pkey, AccessShareLock);
 	r->copy_rows = RelationGetDescr(r->heap)->natts == Natts_events &&
@@ -348,44 +357,47 @@ is_member(FeedRead *r, text *name)
 }
 
 /*
+ * Is another round of a read due, after 'rounds' of them, the last one
+ * 'late'?  Look again only where a fresh snapshot can show more: a round
+ * stopped at a commit newer than its snapshot, and this isolation level
+ * lets us.
+ */
+static bool
+another_round(int rounds, bool late, int32 max_count)
+{
+	if (max_count <= 0 || rounds == ES_MAX_FRESH_SNAPSHOTS)
+		return false;
+	return rounds == 0 || (late && !IsolationUsesXactSnapshot());
+}
+
+/*
  * Put up to max_count events of the feed from position 'from' on into the
  * tuplestore (rows of event_store.recorded_event), stopping before any
- * position the no-gap rule cannot settle.  Checks SELECT on the events
- * table (the scans bypass the executor, which would otherwise check it).
+ * position the no-gap rule cannot settle; then flush past any commit it
+ * may have shown early (commit.c).
  */
 void
 es_read_feed(Tuplestorestate *store, TupleDesc desc, const EsFeed *feed,
 			 int64 from, int32 max_count)
 {
-	const EsCatalog *cat = es_catalog();
 	FeedRead	r;
-	int			fresh;
+	int			rounds;
+	bool		late = false;
 	EsPolicyFeed policy;
 
-	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
+	feed_open(&r, feed);
 	/* row-level security: what is returned goes through it (policy.c) */
 	es_policy_begin(&policy, store, desc, max_count, feed->category,
 					feed->group_size == 0 && feed->ntypes == 0 && feed->prefix == NULL);
 	if (from < 1)
 		from = 1;
 
-	feed_open(&r, feed);
-	InitDirtySnapshot(r.dirty);
-
-	/*
-	 * Look again only where a fresh snapshot can show more: a round stopped
-	 * at a commit newer than its snapshot, and this isolation level lets us.
-	 */
-	for (fresh = 0; fresh < ES_MAX_FRESH_SNAPSHOTS && max_count > 0; fresh++)
-	{
-		if (!feed_round(&r, &policy, store, desc, &from, &max_count) ||
-			IsolationUsesXactSnapshot())
-			break;
-	}
+	for (rounds = 0; another_round(rounds, late, max_count); rounds++)
+		late = feed_round(&r, &policy, store, desc, &from, &max_count);
 
 	feed_close(&r);
 	es_policy_end(&policy);
+	es_wait_durable();
 }
 
 /*
@@ -505,17 +517,13 @@ feed_round(FeedRead *r, EsPolicyFeed *policy, Tuplestorestate *store, TupleDesc 
  * A read handed out row by row, for a caller that uses each row before it
  * asks for the next (feed_scan.c): no tuplestore, no copy.  NULL when it
  * cannot be read that way: row-level security applies (the rows go through
- * policy.c), or the table is not exactly our columns.  Checks SELECT on the
- * events table.
+ * policy.c), or the table is not exactly our columns.
  */
 EsFeedIter *
 es_feed_begin(const EsFeed *feed, int64 from, int32 max_count)
 {
-	const EsCatalog *cat = es_catalog();
 	EsFeedIter *it;
 
-	if (pg_class_aclcheck(cat->events, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "events");
 	if (es_policy_applies())
 		return NULL;
 
@@ -527,7 +535,6 @@ es_feed_begin(const EsFeed *feed, int64 from, int32 max_count)
 		pfree(it);
 		return NULL;
 	}
-	InitDirtySnapshot(it->r.dirty);
 	it->from = Max(from, 1);
 	it->max_count = max_count;
 	return it;
@@ -554,8 +561,7 @@ es_feed_next(EsFeedIter *it)
 	{
 		if (!it->in_round)
 		{
-			if (it->max_count <= 0 || it->rounds == ES_MAX_FRESH_SNAPSHOTS ||
-				(it->rounds > 0 && (!it->round.late || IsolationUsesXactSnapshot())))
+			if (!another_round(it->rounds, it->round.late, it->max_count))
 				return NULL;
 			round_begin(r, &it->round, it->from);
 

@@ -361,7 +361,6 @@ feed_start(FeedScanState *state)
 	{
 		state->store = tuplestore_begin_heap(false, false, work_mem);
 		es_read_feed(state->store, desc, &state->feed, from, max_count);
-		es_wait_durable();
 		state->store_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	}
 	state->started = true;

@@ -298,7 +298,6 @@ read_feed(FunctionCallInfo fcinfo, EsFeedArgs args)
 	args(fcinfo, &feed, &from, &max_count);
 	es_init_result_set(fcinfo);
 	es_read_feed(rsinfo->setResult, rsinfo->setDesc, &feed, from, max_count);
-	es_wait_durable();
 	return (Datum) 0;
 }
 
