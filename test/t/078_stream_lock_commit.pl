@@ -10,7 +10,8 @@
 #   - a commit that gave its lock back is visible during its flush; what
 #     the store answers then from what it sees (a stream read, a
 #     subscription's page, a retry answered from the log, a wrong-version
-#     refusal) waits for the flush: a crash right after keeps what it said;
+#     refusal, an $all or category read by the custom scan) waits for the
+#     flush: a crash right after keeps what it said;
 #   - with a synchronous standby named, the lock is held through the
 #     commit's wait for the standby, as before: the waiting append stays
 #     waiting until the first commit is released;
