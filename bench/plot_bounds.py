@@ -36,8 +36,10 @@ def main():
                 va="center", fontsize=8)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(labels, fontsize=7)
-    ax.axvline(0.90, color="black", linestyle="--", linewidth=0.8, label="target 0.90 (async, 8 and 32)")
-    ax.axvline(0.95, color="gray", linestyle=":", linewidth=0.8, label="target 0.95 (notify off, 8)")
+    ax.axvline(0.90, color="black", linestyle="--", linewidth=0.8,
+               label="target 0.90 (async, 8 and 32)")
+    ax.axvline(0.95, color="gray", linestyle=":", linewidth=0.8,
+               label="target 0.95 (notify off, 8)")
     ax.set_xlim(0.6, 1.05)
     ax.set_xlabel("appends/s ÷ plain INSERTs/s, same run (median of 3–4 alternating rounds)")
     ax.set_title("Issue 13, round 5: what the stream-state read costs (upper bounds)", fontsize=10)
