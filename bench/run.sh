@@ -154,6 +154,20 @@ results=$work/results.tsv
 runseq=0
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
+# paired_ratio "<tps of each round>" "<baseline tps of each round>": the median
+# of the rounds' own ratios.  A slow spell of a shared machine moves a round's
+# baseline and scenario together, so this drifts less than the ratio of the
+# medians (docs/benchmarks.md, issue 13, round 6); printed beside it.
+paired_ratio() {
+    local -a a b r=()
+    local i
+    read -ra a <<<"$1"
+    read -ra b <<<"$2"
+    for i in "${!a[@]}"; do
+        r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN {if (y > 0) print x / y; else print 0}')")
+    done
+    awk -v m="$(median "${r[@]}")" 'BEGIN {printf "%.2f", m}'
+}
 
 # pgbench_run <script> <clients> <sync> <notify> [-D ...]: prints "tps errors"
 pgbench_run() {
@@ -199,7 +213,7 @@ settle_notifier() {
 #   first, for $runs rounds; records one row per non-baseline spec.
 declare -A tps_of err_of single_rate
 measure() {
-    local scen=$1 c=$2 sync=$3 per=$4 target=$5 note=$6 r spec label script notify res base med
+    local scen=$1 c=$2 sync=$3 per=$4 target=$5 note=$6 r spec label script notify res base med base_label
     shift 6
     local specs=("$@")
     tps_of=() err_of=()
@@ -214,13 +228,15 @@ measure() {
         done
     done
     IFS=: read -r label _ <<<"${specs[0]}"
+    base_label=$label
     base=$(awk -v t="$(median ${tps_of[$label]})" -v p="$per" 'BEGIN {printf "%.0f", t * p}')
     for spec in "${specs[@]:1}"; do
         IFS=: read -r label script notify <<<"$spec"
         med=$(awk -v t="$(median ${tps_of[$label]})" -v p="$per" 'BEGIN {printf "%.0f", t * p}')
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$c" "$sync" "$notify" \
             "$med" "$base" "$(ratio "$med" "$base")" "$target" "${err_of[$label]}" "$note" \
-            | tee -a "$results" | awk -F'\t' '{printf "   %s c=%s sync=%s notify=%s: %s ev/s vs %s (%s)\n", $1, $2, $3, $4, $5, $6, $7}' >&2
+            | tee -a "$results" | awk -F'\t' -v p="$(paired_ratio "${tps_of[$label]}" "${tps_of[$base_label]}")" \
+                '{printf "   %s c=%s sync=%s notify=%s: %s ev/s vs %s (%s; paired %s)\n", $1, $2, $3, $4, $5, $6, $7, p}' >&2
         last_med=$med
     done
 }
