@@ -20,9 +20,10 @@
  * one call of one of our two readers, recognised by its C symbol, without
  * WITH ORDINALITY, LATERAL references or whole-row uses.  At run time the
  * scan checks EXECUTE on the function as a function scan would, evaluates
- * the arguments, and checks them with the function's own code.  Where the rows must go through row-level security (policy.c),
- * or the table is not exactly our columns, it reads into a tuplestore as the
- * function does and hands the rows out from there.
+ * the arguments, and checks them with the function's own code.  Where the
+ * rows must go through row-level security (policy.c), or the table is not
+ * exactly our columns, it reads into a tuplestore as the function does and
+ * hands the rows out from there.
  *
  * Copyright (c) 2026, the event_store authors
  *
