@@ -26,6 +26,7 @@
 # Needs PGHOST/PGPORT/PGUSER (a superuser) and a database bench made by
 # bench/setup.sql; PGDATA (and PAIRED_LOG, the server log) for restarts.
 set -euo pipefail
+. "$(dirname "$0")/stats.sh"
 R=$1 S=$2 C=$3
 shift 3
 bindir=$(pg_config --bindir)
@@ -47,6 +48,8 @@ set_path() {
     fi
 }
 cur=""
+declare -A tps_of cpu_of
+labels=()
 for ((r = 1; r <= R; r++)); do
     for spec in "$@"; do
         IFS=: read -r label build script notify path <<<"$spec"
@@ -58,28 +61,27 @@ for ((r = 1; r <= R; r++)); do
             run "$script" "$notify" 3 >/dev/null || true
         fi
         set_path "$path"
-        a=$(cpu)
+        before=$(cpu)
         out=$(run "$script" "$notify" "$S") || true
-        b=$(cpu)
+        after=$(cpu)
         tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
-        tps=$(sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' <<<"$out")
+        tps=$(pgbench_tps <<<"$out")
         if [ -z "$tps" ] || [ -z "$tx" ] || [ "$tx" = 0 ]; then
             echo "paired.sh: $label failed: $(grep -m1 -E 'ERROR|error' <<<"$out")" >&2
             exit 1
         fi
-        echo "$label $tps $(awk -v c=$((b - a)) -v t="$tx" 'BEGIN {print c * 10000 / t}')"
+        [ -n "${tps_of[$label]:-}" ] || labels+=("$label")
+        tps_of[$label]="${tps_of[$label]:-} $tps"
+        cpu_of[$label]="${cpu_of[$label]:-} $(awk -v c=$((after - before)) -v t="$tx" 'BEGIN {print c * 10000 / t}')"
     done
-done | python3 -c '
-import collections, statistics, sys
-tps, cpu = collections.defaultdict(list), collections.defaultdict(list)
-for line in sys.stdin:
-    k, t, c = line.split()
-    tps[k].append(float(t))
-    cpu[k].append(float(c))
-base = tps[next(iter(tps))]
-for k in tps:
-    paired = [a / b for a, b in zip(tps[k], base)]
-    print(f"{k:28s} paired {[round(x, 2) for x in paired]} median {statistics.median(paired):.2f}"
-          f" | tps {int(statistics.median(tps[k]))} | CPU us/tx {statistics.median(cpu[k]):.0f}")
-'
+done
+base=${tps_of[${labels[0]}]}
+for label in "${labels[@]}"; do
+    read -ra each <<<"$(round_ratios "${tps_of[$label]}" "$base")"
+    read -ra tps <<<"${tps_of[$label]}"
+    read -ra us <<<"${cpu_of[$label]}"
+    printf '%-28s paired [%s] median %s | tps %.0f | CPU us/tx %.0f\n' "$label" \
+        "$(printf '%.2f, ' "${each[@]}" | sed 's/, $//')" "$(paired_ratio "${tps_of[$label]}" "$base")" \
+        "$(median "${tps[@]}")" "$(median "${us[@]}")"
+done
 set_path keep

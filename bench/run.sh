@@ -86,6 +86,7 @@ ncpu=$(nproc)
 ########################################################################
 
 . tools/pg_common.sh
+. bench/stats.sh
 
 echo "== building and installing event_store" >&2
 if [ -n "${EVENT_STORE_DESTDIR:-}" ]; then
@@ -152,23 +153,6 @@ echo
 results=$work/results.tsv
 : >"$results"
 runseq=0
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
-# paired_ratio "<tps of each round>" "<baseline tps of each round>": the median
-# of the rounds' own ratios.  A slow spell of a shared machine moves a round's
-# baseline and scenario together, so this drifts less than the ratio of the
-# medians (docs/benchmarks.md, issue 13, round 6); printed beside it.
-paired_ratio() {
-    local -a a b r=()
-    local i
-    read -ra a <<<"$1"
-    read -ra b <<<"$2"
-    for i in "${!a[@]}"; do
-        r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN {if (y > 0) print x / y; else print 0}')")
-    done
-    awk -v m="$(median "${r[@]}")" 'BEGIN {printf "%.2f", m}'
-}
-
 # pgbench_run <script> <clients> <sync> <notify> [-D ...]: prints "tps errors"
 pgbench_run() {
     local script=$1 c=$2 sync=$3 notify=$4 out err tps errors rc=0
@@ -179,7 +163,7 @@ pgbench_run() {
         "$bindir/pgbench" -n -M prepared -d "${BENCH_DB:-bench}" -c "$c" -j "$((c < ncpu ? c : ncpu))" -T "$secs" \
         -f "$script" -D vbase="$((runseq * 1000000000000))" -D n=0 \
         -D data="$data" -D meta="$meta" "$@" >"$out" 2>"$err" || rc=$?
-    tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' "$out")
+    tps=$(pgbench_tps <"$out")
     errors=$(grep -cE 'aborted|ERROR' "$err" || true)
     if [ "$rc" -ne 0 ] || [ -z "$tps" ]; then
         errors=$((errors + 1))
